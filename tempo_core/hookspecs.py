@@ -1,0 +1,74 @@
+"""The hooks a tempo plugin implements. Each hook's docstring is its reference documentation.
+
+A plugin is a module with functions marked `@tempo_core.hookimpl`, registered under the
+entry-point group `tempo`. Every hook receives a `register` callable bound to that plugin:
+`register(name, obj)` adds `obj` under `name` and refuses a name another plugin already took.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from tempo_core.registry import Register
+
+__all__ = [
+    "PROJECT_NAME",
+    "hookimpl",
+    "tempo_register_protocols",
+    "tempo_register_runtimes",
+    "tempo_register_uploaders",
+    "tempo_register_manifest_generators",
+]
+
+PROJECT_NAME = "tempo"
+_hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---- wire protocols ---------------------------------------------------------------------------
+
+
+@_hookspec
+def tempo_register_protocols(register: Register) -> None:
+    """Register Protocol subclasses by name, e.g. `register("v2", KFServingV2Protocol)`.
+
+    Called once, the first time tempo needs a protocol (a deploy, a remote call, `tempo plugins`).
+    The name is what `ModelDetails` and manifests record. Returns nothing.
+    """
+
+
+# ---- where servers run ------------------------------------------------------------------------
+
+
+@_hookspec
+def tempo_register_runtimes(register: Register) -> None:
+    """Register Runtime subclasses by name, e.g. `register("docker", DockerRuntime)`.
+
+    The name must equal the `runtime` field of the runtime's options class, which is how
+    `deploy(model, options)` finds it. Called once, the first time a runtime is looked up. Returns nothing.
+    """
+
+
+# ---- moving artifacts -------------------------------------------------------------------------
+
+
+@_hookspec
+def tempo_register_uploaders(register: Register) -> None:
+    """Register Uploader subclasses by URI scheme, e.g. `register("s3", RcloneUploader)`.
+
+    Called once, the first time `upload` or `download` meets a URI. Returns nothing.
+    """
+
+
+# ---- declarative resources --------------------------------------------------------------------
+
+
+@_hookspec
+def tempo_register_manifest_generators(register: Register) -> None:
+    """Register ManifestGenerator subclasses by target, e.g. `register("seldon-deployment", ...)`.
+
+    Called once, the first time `manifest()` or a cluster runtime renders resources. Returns nothing.
+    """

@@ -1,0 +1,84 @@
+"""The Protocol contract: how a call becomes a request, a response becomes a value, and which server speaks it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tempo_core.signature import Signature
+
+if TYPE_CHECKING:
+    from tempo_core.model import Servable
+    from tempo_core.options import RuntimeOptions
+
+__all__ = ["Protocol", "EncodedRequest", "ServerLaunch"]
+
+
+@dataclass(frozen=True)
+class EncodedRequest:
+    """A request body ready to send, with the headers that describe it."""
+
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerLaunch:
+    """How to start a server that speaks a protocol for one saved model.
+
+    `argv` runs in `workdir` with `env` added to the environment; the server listens on the port
+    it was given and is ready when every path in `ready_paths` answers 200.
+    """
+
+    argv: list[str]
+    workdir: Path
+    ready_paths: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class Protocol(ABC):
+    """A wire protocol: the client side (encode a call, decode a response) and the server it needs.
+
+    Implementations are registered by name through `tempo_register_protocols` and must be picklable,
+    since a model's protocol is saved with it.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def infer_path(self, model_name: str) -> str:
+        """The URL path, relative to a server's base URL, that runs a prediction."""
+
+    @abstractmethod
+    def ready_path(self, model_name: str) -> str:
+        """The URL path that answers 200 once `model_name` can serve."""
+
+    @abstractmethod
+    def encode_request(self, signature: Signature, arguments: dict[str, Any]) -> EncodedRequest:
+        """Turn arguments bound by input name into a request body."""
+
+    @abstractmethod
+    def decode_response(self, signature: Signature, body: bytes, headers: dict[str, str]) -> Any:
+        """Turn a response body into the value the in-process call returns (tuple, dict, str, array...)."""
+
+    @abstractmethod
+    def decode_request(self, signature: Signature, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        """Server side: turn a request body back into arguments by input name."""
+
+    @abstractmethod
+    def encode_response(self, signature: Signature, model_name: str, value: Any) -> EncodedRequest:
+        """Server side: turn what the model returned into a response body."""
+
+    @abstractmethod
+    def server_launch(
+        self, model: Servable, artifact_folder: Path, workdir: Path, port: int, options: RuntimeOptions
+    ) -> ServerLaunch:
+        """Prepare `workdir` (settings files and the like) and say how to start a server for `model`."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))

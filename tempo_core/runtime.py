@@ -1,0 +1,58 @@
+"""The Runtime contract: run a model's server somewhere, find it, and stop it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel
+
+from tempo_core.options import RuntimeOptions
+
+if TYPE_CHECKING:
+    from tempo_core.model import Servable
+
+__all__ = ["Runtime", "DeployedModel"]
+
+
+class DeployedModel(BaseModel):
+    """One model a runtime is serving, as `list()` reports it."""
+
+    name: str
+    runtime: str
+    endpoint: str
+    status: str
+
+
+class Runtime(ABC):
+    """Runs servers for saved models: locally, in containers, or on a cluster.
+
+    Implementations are registered by name through `tempo_register_runtimes`, with the options
+    class users pass to `deploy()` as `options_class`.
+    """
+
+    name: ClassVar[str]
+    options_class: ClassVar[type[RuntimeOptions]]
+
+    def __init__(self, options: RuntimeOptions) -> None:
+        self.options = options
+
+    @abstractmethod
+    def deploy(self, model: Servable) -> None:
+        """Start serving a saved model (and, for a pipeline, its children); idempotent for a running model."""
+
+    @abstractmethod
+    def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
+        """Block until the model answers its ready endpoint; raise ServerNotReadyError naming it if not."""
+
+    @abstractmethod
+    def endpoint(self, model: Servable) -> str:
+        """The base URL where the model's server answers."""
+
+    @abstractmethod
+    def undeploy(self, model: Servable) -> None:
+        """Stop serving the model and remove everything its deploy started; a no-op if nothing runs."""
+
+    @abstractmethod
+    def list(self) -> list[DeployedModel]:
+        """The models this runtime started and still serves."""

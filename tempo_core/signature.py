@@ -1,0 +1,238 @@
+"""Signatures: the named, typed inputs and outputs of a model, read from type hints.
+
+A signature is what a protocol needs to turn a call into a request and a response back into
+the value an in-process call returns. It is a pydantic model, so it travels in manifests as JSON.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
+from typing import Any, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from tempo_core.errors import ArgumentError, SignatureError
+
+__all__ = ["ValueKind", "TensorSpec", "Signature", "signature_from_function", "signature_from_specs", "BoundCall"]
+
+
+class ValueKind(str, Enum):
+    """How a Python value travels: as a tensor, a string, raw bytes, a scalar or JSON."""
+
+    ndarray = "ndarray"
+    str = "str"
+    bytes = "bytes"
+    int = "int"
+    float = "float"
+    bool = "bool"
+    json = "json"
+
+
+_SCALARS: dict[Any, ValueKind] = {
+    str: ValueKind.str,
+    bytes: ValueKind.bytes,
+    int: ValueKind.int,
+    float: ValueKind.float,
+    bool: ValueKind.bool,
+}
+_JSON_ORIGINS = (dict, list, Mapping, Sequence)
+
+
+class TensorSpec(BaseModel):
+    """One named input or output of a model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: ValueKind = ValueKind.ndarray
+    optional: bool = False
+
+
+class Signature(BaseModel):
+    """A model's inputs and outputs; `multiple_outputs` means the call returns a tuple of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    multiple_outputs: bool = False
+
+    def input_names(self) -> list[str]:
+        """The input names, in the order of the function's parameters."""
+        return [spec.name for spec in self.inputs]
+
+
+def kind_of(hint: Any, *, where: str) -> tuple[ValueKind, bool]:
+    """Map one type hint to how its value travels, and whether it may be None."""
+    if hint is inspect.Parameter.empty or hint is Any:
+        return ValueKind.ndarray, False
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        optional = len(members) < len(typing.get_args(hint))
+        if len(members) == 1:
+            kind, _ = kind_of(members[0], where=where)
+            return kind, optional
+        raise SignatureError(
+            f"{where}: the union {hint!r} has no single wire type; "
+            "use one type (Optional[X] is fine) or pass inputs=/outputs= explicitly."
+        )
+    if hint is np.ndarray or origin is np.ndarray:
+        return ValueKind.ndarray, False
+    if hint in _SCALARS:
+        return _SCALARS[hint], False
+    if hint in (dict, list) or origin in _JSON_ORIGINS:
+        return ValueKind.json, False
+    raise SignatureError(
+        f"{where}: the type {hint!r} is not supported; use np.ndarray, str, bytes, int, float, "
+        "bool, dict or list (JSON), or Optional/Tuple of these."
+    )
+
+
+def _is_tuple_hint(hint: Any) -> bool:
+    return hint is tuple or typing.get_origin(hint) is tuple
+
+
+def _specs_from_explicit(value: Any, *, default_name: str, where: str) -> tuple[TensorSpec, ...]:
+    """Turn an explicit inputs=/outputs= value (a type, a list of types, a name->type mapping) into specs."""
+    if isinstance(value, TensorSpec):
+        return (value,)
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        if all(isinstance(item, TensorSpec) for item in value):
+            return tuple(value)
+        items = [(f"{default_name}{index}", hint) for index, hint in enumerate(value)]
+    else:
+        items = [(f"{default_name}0", value)]
+    return tuple(_spec(name, hint, where=where) for name, hint in items)
+
+
+def _spec(name: str, hint: Any, *, where: str) -> TensorSpec:
+    kind, optional = kind_of(hint, where=f"{where} '{name}'")
+    return TensorSpec(name=name, kind=kind, optional=optional)
+
+
+def _parameters(func: Callable[..., Any]) -> list[inspect.Parameter]:
+    params = list(inspect.signature(func).parameters.values())
+    if params and params[0].name in ("self", "cls") and not inspect.ismethod(func):
+        params = params[1:]
+    return params
+
+
+def signature_from_specs(inputs: Any, outputs: Any, *, model_name: str) -> Signature:
+    """Build a signature from explicit specs: a type, a list of types, a name->type mapping or TensorSpecs.
+
+    A list or tuple of outputs means the call returns a tuple.
+    """
+    where = f"model '{model_name}'"
+    input_specs = _specs_from_explicit(inputs, default_name="input", where=f"{where} input")
+    output_specs = _specs_from_explicit(outputs, default_name="output", where=f"{where} output")
+    multiple = len(output_specs) > 1 or isinstance(outputs, (list, tuple))
+    return Signature(inputs=input_specs, outputs=output_specs, multiple_outputs=multiple)
+
+
+def signature_from_function(
+    func: Callable[..., Any],
+    *,
+    model_name: str,
+    inputs: Any = None,
+    outputs: Any = None,
+) -> Signature:
+    """Read a signature from `func`'s type hints; explicit `inputs`/`outputs` override the hints."""
+    where = f"model '{model_name}'"
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception as exc:  # unresolvable forward references and the like
+        raise SignatureError(
+            f"{where}: cannot read the type hints of {func.__qualname__} ({exc}); "
+            "import the types it names at module level or pass inputs=/outputs= explicitly."
+        ) from exc
+    params = _parameters(func)
+    for param in params:
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise SignatureError(
+                f"{where}: parameter '*{param.name}' has no fixed name to send over the wire; "
+                "list each input as its own parameter."
+            )
+    if inputs is not None:
+        input_specs = _specs_from_explicit(inputs, default_name="input", where=f"{where} input")
+    else:
+        input_specs = tuple(
+            _spec(param.name, hints.get(param.name, param.annotation), where=f"{where} input")
+            for param in params
+        )
+    if outputs is not None:
+        return signature_from_specs(input_specs, outputs, model_name=model_name)
+    returned = hints.get("return", inspect.Parameter.empty)
+    if _is_tuple_hint(returned):
+        members = typing.get_args(returned)
+        if not members or (len(members) == 2 and members[1] is Ellipsis):
+            raise SignatureError(
+                f"{where}: the return hint {returned!r} does not say how many outputs there are; "
+                "write Tuple[X, Y] with one type per output."
+            )
+        output_specs = _specs_from_explicit(list(members), default_name="output", where=f"{where} output")
+        return Signature(inputs=input_specs, outputs=output_specs, multiple_outputs=True)
+    return Signature(inputs=input_specs, outputs=(_spec("output0", returned, where=f"{where} output"),))
+
+
+_PYTHON_TYPES: dict[ValueKind, Any] = {
+    ValueKind.ndarray: np.ndarray,
+    ValueKind.str: str,
+    ValueKind.bytes: bytes,
+    ValueKind.int: int,
+    ValueKind.float: float,
+    ValueKind.bool: bool,
+    ValueKind.json: Union[dict, list],
+}
+
+
+class BoundCall:
+    """Binds a call's arguments by a function's own signature and checks them against the model's."""
+
+    def __init__(self, func: Callable[..., Any], signature: Signature, model_name: str) -> None:
+        self._model_name = model_name
+        self._python_signature = inspect.Signature(_parameters(func))
+        self._names = {param.name for param in self._python_signature.parameters.values()}
+        fields: dict[str, Any] = {}
+        for spec in signature.inputs:
+            if spec.name not in self._names:
+                continue
+            python_type = _PYTHON_TYPES[spec.kind]
+            fields[spec.name] = (python_type | None if spec.optional else python_type, ...)
+        self._validator: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            f"{model_name}-arguments",
+            __config__=ConfigDict(arbitrary_types_allowed=True, strict=True),
+            **fields,
+        )
+
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the call's arguments by parameter name, or raise ArgumentError naming the problem."""
+        try:
+            bound = self._python_signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            expected = ", ".join(self._python_signature.parameters) or "no arguments"
+            raise ArgumentError(
+                f"model '{self._model_name}': {exc}; it takes ({expected}), by position or by name."
+            ) from None
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        checked = {name: value for name, value in arguments.items() if name in self._validator.model_fields}
+        try:
+            self._validator.model_validate(checked)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "?"
+            got = type(checked.get(str(first["loc"][0]), None)).__name__ if first["loc"] else "?"
+            expected_type = self._validator.model_fields[str(first["loc"][0])].annotation
+            raise ArgumentError(
+                f"model '{self._model_name}': input '{field}' got a {got}, but the signature expects "
+                f"{getattr(expected_type, '__name__', expected_type)}; pass a value of that type."
+            ) from None
+        return arguments
