@@ -1,5 +1,7 @@
 """tempo: define models and pipelines in Python, save them, serve them, deploy them, call them."""
 
+from tempo_core.api import deploy, deploy_local, deploy_remote, manifest
+from tempo_core.artifact import load, save
 from tempo_core.custom import CustomModel
 from tempo_core.decorators import model, pipeline, predictmethod
 from tempo_core.details import ModelDetails
@@ -9,9 +11,10 @@ from tempo_core.hookspecs import hookimpl
 from tempo_core.model import Model
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline, PipelineModels
+from tempo_core.remote import RemoteModel
 from tempo_core.signature import Signature, TensorSpec, ValueKind
-
-__version__ = "0.1.0"
+from tempo_core.transfer import download, upload
+from tempo_core.version import __version__
 
 __all__ = [
     "CustomModel",
@@ -21,14 +24,23 @@ __all__ = [
     "ModelFramework",
     "Pipeline",
     "PipelineModels",
+    "RemoteModel",
     "RuntimeOptions",
     "Signature",
     "TempoError",
     "TensorSpec",
     "ValueKind",
     "__version__",
+    "deploy",
+    "deploy_local",
+    "deploy_remote",
+    "download",
     "hookimpl",
+    "load",
+    "manifest",
     "model",
     "pipeline",
     "predictmethod",
+    "save",
+    "upload",
 ]

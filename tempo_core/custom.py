@@ -67,8 +67,8 @@ class CustomModel(Servable):
 
     def _load(self) -> Any:
         if self.is_class_model:
-            cls = self._code
-            instance = cls.__new__(cls)  # type: ignore[call-overload]
+            cls: Any = self._code
+            instance: Any = cls.__new__(cls)
             instance.__dict__[_INSTANCE_ATTRIBUTE] = self
             instance.__init__()
             return getattr(instance, self._predict_method)  # type: ignore[arg-type]

@@ -65,7 +65,9 @@ def _decorate(
 ) -> Any:
     is_class = inspect.isclass(target)
     if not is_class and not callable(target):
-        raise ModelDefinitionError(f"model {name!r}: @model and @pipeline decorate a function or a class, not {target!r}")
+        raise ModelDefinitionError(
+            f"model {name!r}: @model and @pipeline decorate a function or a class, not {target!r}"
+        )
     predict_method = find_predict_method(target, name) if is_class else None
     predict = getattr(target, predict_method) if predict_method else target
     details = build_details(

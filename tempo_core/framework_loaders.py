@@ -71,8 +71,21 @@ _LOADERS: dict[ModelFramework, Callable[[str, str], Predictor]] = {
 }
 
 
+def _as_served(predict: Predictor) -> Predictor:
+    # MLServer's runtimes send a 1-d prediction as a column, shape [N, 1]; in-process calls return the
+    # same shape so that a model gives one answer wherever it runs.
+    def predict_as_served(payload: np.ndarray) -> np.ndarray:
+        result = np.asarray(predict(payload))
+        return result.reshape(-1, 1) if result.ndim == 1 else result
+
+    return predict_as_served
+
+
 def load_predictor(platform: ModelFramework, folder: str | None, model_name: str) -> Predictor:
-    """Load a standard artifact from `folder` with its framework's loader and return its predict function."""
+    """Load a standard artifact from `folder` with its framework's loader.
+
+    The returned function predicts what the artifact's MLServer runtime returns.
+    """
     loader = _LOADERS.get(platform)
     if loader is None:
         supported = ", ".join(framework.name for framework in _LOADERS)
@@ -85,4 +98,4 @@ def load_predictor(platform: ModelFramework, folder: str | None, model_name: str
             f"model '{model_name}': local_folder {folder!r} is not a folder; set local_folder to the "
             "folder that holds the trained model."
         )
-    return loader(folder, model_name)
+    return _as_served(loader(folder, model_name))

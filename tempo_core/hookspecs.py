@@ -59,6 +59,9 @@ def tempo_register_runtimes(register: Register) -> None:
 def tempo_register_uploaders(register: Register) -> None:
     """Register Uploader subclasses by URI scheme, e.g. `register("s3", RcloneUploader)`.
 
+    The scheme `*` takes URIs whose scheme no plugin registered (the core's rclone uploader does,
+    for remotes from the user's rclone config).
+
     Called once, the first time `upload` or `download` meets a URI. Returns nothing.
     """
 

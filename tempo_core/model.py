@@ -130,7 +130,12 @@ class Model(Servable):
                 model_name=name,
             )
         details = build_details(
-            name=name, platform=platform, signature=signature, uri=uri, local_folder=local_folder, description=description
+            name=name,
+            platform=platform,
+            signature=signature,
+            uri=uri,
+            local_folder=local_folder,
+            description=description,
         )
         super().__init__(details, protocol, runtime_options)
         self._predictor = LoadOnce(self._load)
@@ -149,7 +154,7 @@ class Model(Servable):
         value = args[0] if args else next(iter(kwargs.values()))
         if not isinstance(value, np.ndarray):
             raise ArgumentError(
-                f"model '{self.name}': input '{names[0]}' got a {type(value).__name__}, but the signature "
+                f"model '{self.name}': input '{names[0]}' got {type(value).__name__}, but the signature "
                 "expects ndarray; pass a numpy array (np.asarray(...))."
             )
         return {names[0]: value}
@@ -177,6 +182,4 @@ def as_servable(obj: Any) -> Servable:
         servable = get_tempo()
         if isinstance(servable, Servable):
             return servable
-    raise ModelDefinitionError(
-        f"{obj!r} is not a tempo model; define it with Model(...), @model or @pipeline."
-    )
+    raise ModelDefinitionError(f"{obj!r} is not a tempo model; define it with Model(...), @model or @pipeline.")

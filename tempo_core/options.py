@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["RuntimeOptions", "LocalOptions"]
@@ -13,6 +15,8 @@ class RuntimeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     runtime: str
+    # The manifest generator that renders this runtime's resources, for runtimes that apply manifests.
+    manifest_target: ClassVar[str | None] = None
 
 
 class LocalOptions(RuntimeOptions):
@@ -21,4 +25,6 @@ class LocalOptions(RuntimeOptions):
     runtime: str = "local"
     host: str = "127.0.0.1"
     startup_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the server to be ready.")
-    parallel_workers: int = Field(default=0, ge=0, description="MLServer inference worker processes (0 = in the server).")
+    parallel_workers: int = Field(
+        default=0, ge=0, description="MLServer inference worker processes (0 = in the server)."
+    )

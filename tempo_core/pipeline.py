@@ -37,7 +37,9 @@ class PipelineModels:
             ) from None
 
     def __setattr__(self, key: str, value: Any) -> None:
-        raise AttributeError("PipelineModels is fixed when the pipeline is defined; pass every child to PipelineModels(...)")
+        raise AttributeError(
+            "PipelineModels is fixed when the pipeline is defined; pass every child to PipelineModels(...)"
+        )
 
     def items(self) -> Iterator[tuple[str, Servable]]:
         """Each child with its field name, in definition order."""

@@ -92,7 +92,7 @@ class Plugins:
 
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin with its distribution, version and registrations."""
-        distributions = {plugin: dist for plugin, dist in self._manager.list_plugin_distinfo()}
+        distributions = dict(self._manager.list_plugin_distinfo())
         infos = []
         for name, plugin in self._manager.list_name_plugin():
             if plugin is None:

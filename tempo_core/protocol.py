@@ -46,6 +46,8 @@ class Protocol(ABC):
     """
 
     name: ClassVar[str]
+    # Distributions a server speaking this protocol needs beside the model's own; saved environments include them.
+    server_requirements: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def infer_path(self, model_name: str) -> str:
@@ -73,9 +75,20 @@ class Protocol(ABC):
 
     @abstractmethod
     def server_launch(
-        self, model: Servable, artifact_folder: Path, workdir: Path, port: int, options: RuntimeOptions
+        self,
+        model: Servable,
+        artifact_folder: Path,
+        workdir: Path,
+        port: int,
+        options: RuntimeOptions,
+        *,
+        python: str,
+        child_endpoints: dict[str, str],
     ) -> ServerLaunch:
-        """Prepare `workdir` (settings files and the like) and say how to start a server for `model`."""
+        """Prepare `workdir` (settings files) and say how `python` starts a server for `model` on `port`.
+
+        `child_endpoints` maps a pipeline's children, by model name, to the base URLs where they answer.
+        """
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)

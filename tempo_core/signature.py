@@ -18,7 +18,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from tempo_core.errors import ArgumentError, SignatureError
 
-__all__ = ["ValueKind", "TensorSpec", "Signature", "signature_from_function", "signature_from_specs", "BoundCall"]
+__all__ = [
+    "ValueKind",
+    "TensorSpec",
+    "Signature",
+    "signature_from_function",
+    "signature_from_specs",
+    "BoundCall",
+    "bind_by_signature",
+]
 
 
 class ValueKind(str, Enum):
@@ -164,8 +172,7 @@ def signature_from_function(
         input_specs = _specs_from_explicit(inputs, default_name="input", where=f"{where} input")
     else:
         input_specs = tuple(
-            _spec(param.name, hints.get(param.name, param.annotation), where=f"{where} input")
-            for param in params
+            _spec(param.name, hints.get(param.name, param.annotation), where=f"{where} input") for param in params
         )
     if outputs is not None:
         return signature_from_specs(input_specs, outputs, model_name=model_name)
@@ -189,8 +196,32 @@ _PYTHON_TYPES: dict[ValueKind, Any] = {
     ValueKind.int: int,
     ValueKind.float: float,
     ValueKind.bool: bool,
-    ValueKind.json: Union[dict, list],
+    ValueKind.json: dict | list,
 }
+
+
+def bind_by_signature(
+    signature: Signature, args: Sequence[Any], kwargs: Mapping[str, Any], model_name: str
+) -> dict[str, Any]:
+    """Bind a call to a signature's input names when there is no Python function to bind by."""
+    names = signature.input_names()
+    if len(args) > len(names):
+        raise ArgumentError(
+            f"model '{model_name}' takes {len(names)} inputs ({', '.join(names)}), got {len(args)} positional arguments"
+        )
+    arguments = dict(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in names:
+            raise ArgumentError(f"model '{model_name}' has no input '{key}'; its inputs are: {', '.join(names)}")
+        if key in arguments:
+            raise ArgumentError(f"model '{model_name}': input '{key}' was given twice, by position and by name")
+        arguments[key] = value
+    missing = [spec.name for spec in signature.inputs if spec.name not in arguments and not spec.optional]
+    if missing:
+        raise ArgumentError(
+            f"model '{model_name}': missing input(s) {', '.join(missing)}; pass them by position or by name"
+        )
+    return arguments
 
 
 class BoundCall:
@@ -229,10 +260,10 @@ class BoundCall:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or "?"
-            got = type(checked.get(str(first["loc"][0]), None)).__name__ if first["loc"] else "?"
+            got = type(checked.get(str(first["loc"][0]))).__name__ if first["loc"] else "?"
             expected_type = self._validator.model_fields[str(first["loc"][0])].annotation
             raise ArgumentError(
-                f"model '{self._model_name}': input '{field}' got a {got}, but the signature expects "
+                f"model '{self._model_name}': input '{field}' got {got}, but the signature expects "
                 f"{getattr(expected_type, '__name__', expected_type)}; pass a value of that type."
             ) from None
         return arguments

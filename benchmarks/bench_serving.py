@@ -1,0 +1,167 @@
+"""Serving speed and memory: a tempo-deployed model against a bare MLServer model doing the same work,
+and the deployed iris pipeline against one direct call of its child, measured in the same run.
+
+Run with `nox -s bench`. Prints ratios; targets: tempo req/s >= 0.9x MLServer's, server RSS <= 1.1x,
+pipeline p50 <= 1.5x a direct call.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from tempo_core import deploy_local, model, save
+from tempo_core.processes import ServerProcess, free_port
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "examples" / "iris"))
+
+REQUESTS = 2000
+WARMUP = 200
+BODY = json.dumps(
+    {"inputs": [{"name": "values", "datatype": "FP64", "shape": [1, 4], "data": [5.9, 2.8, 4.1, 1.3]}]}
+).encode()
+
+
+def measure(url: str, body: bytes = BODY, count: int = REQUESTS) -> dict[str, float]:
+    """Sequential keep-alive posts of the same body: req/s, p50 and p99 in milliseconds."""
+    with requests.Session() as session:
+        headers = {"Content-Type": "application/json"}
+        for _ in range(WARMUP):
+            session.post(url, data=body, headers=headers).raise_for_status()
+        latencies = []
+        started = time.perf_counter()
+        for _ in range(count):
+            before = time.perf_counter()
+            session.post(url, data=body, headers=headers).raise_for_status()
+            latencies.append(time.perf_counter() - before)
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "req_s": count / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * len(latencies)) - 1],
+    }
+
+
+def measure_calls(call, count: int = 500) -> float:  # type: ignore[no-untyped-def]
+    """The p50 in milliseconds of a Python call."""
+    for _ in range(50):
+        call()
+    latencies = []
+    for _ in range(count):
+        before = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - before)
+    return 1000 * statistics.median(latencies)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_bare_server(workdir: Path) -> tuple[ServerProcess, str]:
+    """The baseline MLServer with the same settings tempo writes."""
+    port = free_port()
+    (workdir / "settings.json").write_text(
+        json.dumps(
+            {
+                "debug": False,
+                "host": "127.0.0.1",
+                "http_port": port,
+                "grpc_port": free_port(),
+                "metrics_endpoint": None,
+                "parallel_workers": 0,
+                "metrics_dir": str(workdir / ".metrics"),
+                "environments_dir": str(workdir / ".envs"),
+            }
+        )
+    )
+    (workdir / "bare").mkdir()
+    (workdir / "bare" / "model-settings.json").write_text(
+        json.dumps({"name": "bare", "implementation": "bare_model.DoublingModel"})
+    )
+    server = ServerProcess(
+        [sys.executable, "-c", "from mlserver.cli import main; main()", "start", str(workdir)],
+        workdir,
+        {"PYTHONPATH": str(HERE)},
+        workdir / "server.log",
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{endpoint}/v2/models/bare/ready", timeout=1).status_code == 200:
+                return server, endpoint
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"the bare MLServer did not start:\n{server.last_lines()}")
+
+
+def main() -> None:
+    """Measure both servers and the pipeline, and print the ratios."""
+    with tempfile.TemporaryDirectory(prefix="tempo-bench-") as scratch:
+        root = Path(scratch)
+
+        @model(name="doubler", local_folder=str(root / "doubler"))
+        def doubler(values: np.ndarray) -> np.ndarray:
+            return values * 2
+
+        save(doubler)
+        (root / "bare").mkdir()
+        bare, bare_endpoint = start_bare_server(root / "bare")
+        try:
+            with deploy_local(doubler) as remote:
+                from tempo_core import local_runtime
+
+                tempo_pid = local_runtime._SERVERS["doubler"].server.pid
+                tempo = measure(f"{remote.endpoint}/v2/models/doubler/infer")
+                baseline = measure(f"{bare_endpoint}/v2/models/bare/infer")
+                tempo_rss, bare_rss = rss_mib(tempo_pid), rss_mib(bare.pid)
+        finally:
+            bare.stop()
+
+        from models import get_tempo_artifacts, train
+
+        train(str(root / "iris"))
+        classifier, sklearn_model, _ = get_tempo_artifacts(str(root / "iris"))
+        save(classifier)
+        payload = np.array([[5.9, 2.8, 4.1, 1.3]])
+        with deploy_local(classifier) as pipeline_remote:
+            direct = deploy_local(sklearn_model)
+            pipeline_p50 = measure_calls(lambda: pipeline_remote.predict(payload))
+            direct_p50 = measure_calls(lambda: direct.predict(payload))
+
+    print(f"custom model, {REQUESTS} sequential requests (c=1), same JSON body:")
+    for label, numbers in (("bare MLServer", baseline), ("tempo", tempo)):
+        print(
+            f"  {label:13s} : {numbers['req_s']:8.0f} req/s  "
+            f"p50 {numbers['p50_ms']:.2f} ms  p99 {numbers['p99_ms']:.2f} ms"
+        )
+    print(f"  ratio req/s tempo/bare = {tempo['req_s'] / baseline['req_s']:.2f} (target >= 0.90)")
+    print(
+        f"server RSS: tempo {tempo_rss:.0f} MiB, bare {bare_rss:.0f} MiB, "
+        f"ratio {tempo_rss / bare_rss:.2f} (target <= 1.10)"
+    )
+    print(
+        f"iris pipeline p50 {pipeline_p50:.2f} ms vs one direct sklearn call {direct_p50:.2f} ms: "
+        f"ratio {pipeline_p50 / direct_p50:.2f} (target <= 1.50)"
+    )
+
+
+if __name__ == "__main__":
+    main()

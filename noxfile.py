@@ -1,0 +1,62 @@
+"""Sessions for tempo's packages: `nox -l` lists them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+ROOT = Path(__file__).parent
+TEST_EXTRAS = ".[test]"
+# Each package: what to install beside tempo-core, and where its tests live.
+PACKAGES = {
+    "core": ([], ["tests"]),
+    "kfserving": (["-e", "plugins/tempo-kfserving"], ["plugins/tempo-kfserving/tests"]),
+}
+
+
+def install(session: nox.Session, *extra: str) -> None:
+    """Install tempo-core with its test tools, editable, plus `extra` pip arguments."""
+    session.install("-e", TEST_EXTRAS, *extra)
+
+
+@nox.session
+@nox.parametrize("package", list(PACKAGES))
+def tests(session: nox.Session, package: str) -> None:
+    """Run one package's tests against real servers."""
+    extra, paths = PACKAGES[package]
+    install(session, *extra)
+    session.install("--no-deps", "tests/plugins/tempo-hello")
+    session.run("python", "-m", "pytest", "-q", "-rs", *paths, *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style with ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Check tempo_core's types with mypy."""
+    install(session, "mypy>=1.10")
+    session.run("mypy", "tempo_core")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Train the iris models, save, deploy the pipeline locally, predict, undeploy."""
+    install(session, "-e", "plugins/tempo-kfserving")
+    session.run("python", "examples/iris/run.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks and print their ratios against baselines measured in the same run."""
+    install(session, "-e", "plugins/tempo-kfserving")
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script.relative_to(ROOT)))

@@ -1,0 +1,83 @@
+"""KFServingV2Protocol: the Open Inference Protocol (KServe V2) over REST, served by MLServer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tempo_core.model import Servable
+from tempo_core.options import LocalOptions, RuntimeOptions
+from tempo_core.processes import free_port
+from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
+from tempo_core.signature import Signature
+from tempo_kfserving import codec
+from tempo_kfserving.settings import write_settings
+
+__all__ = ["KFServingV2Protocol"]
+
+# MLServer has no `python -m mlserver`; its console script calls this, and `python -c` keeps the interpreter explicit.
+_START_MLSERVER = "from mlserver.cli import main; main()"
+
+
+class KFServingV2Protocol(Protocol):
+    """The Open Inference Protocol: `/v2/models/{name}/infer`, served by MLServer with tempo's runtime."""
+
+    name: ClassVar[str] = "v2"
+    server_requirements: ClassVar[tuple[str, ...]] = ("tempo-kfserving",)
+
+    def infer_path(self, model_name: str) -> str:
+        """`/v2/models/{name}/infer`."""
+        return f"/v2/models/{model_name}/infer"
+
+    def ready_path(self, model_name: str) -> str:
+        """`/v2/models/{name}/ready`."""
+        return f"/v2/models/{model_name}/ready"
+
+    def encode_request(self, signature: Signature, arguments: dict[str, Any]) -> EncodedRequest:
+        """A V2 inference request with one input per signature input."""
+        body, headers = codec.encode_request(signature, arguments)
+        return EncodedRequest(body, headers)
+
+    def decode_response(self, signature: Signature, body: bytes, headers: dict[str, str]) -> Any:
+        """The value the in-process call returns, from a V2 inference response."""
+        return codec.decode_response(signature, body, headers)
+
+    def decode_request(self, signature: Signature, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        """Arguments by input name, from a V2 inference request."""
+        return codec.decode_request(signature, body, headers)
+
+    def encode_response(self, signature: Signature, model_name: str, value: Any) -> EncodedRequest:
+        """A V2 inference response with one output per signature output."""
+        body, headers = codec.encode_response(signature, model_name, value)
+        return EncodedRequest(body, headers)
+
+    def server_launch(
+        self,
+        model: Servable,
+        artifact_folder: Path,
+        workdir: Path,
+        port: int,
+        options: RuntimeOptions,
+        *,
+        python: str,
+        child_endpoints: dict[str, str],
+    ) -> ServerLaunch:
+        """Write MLServer's settings into `workdir` and start `python -m mlserver start` there."""
+        host = options.host if isinstance(options, LocalOptions) else "0.0.0.0"
+        workers = options.parallel_workers if isinstance(options, LocalOptions) else 0
+        write_settings(
+            model,
+            artifact_folder,
+            workdir,
+            host=host,
+            http_port=port,
+            grpc_port=free_port(host if host != "0.0.0.0" else "127.0.0.1"),
+            parallel_workers=workers,
+            child_endpoints=child_endpoints,
+        )
+        return ServerLaunch(
+            argv=[python or sys.executable, "-c", _START_MLSERVER, "start", str(workdir)],
+            workdir=workdir,
+            ready_paths=("/v2/health/ready", self.ready_path(model.name)),
+        )

@@ -1,0 +1,105 @@
+"""MLServer's settings files for one tempo model: `settings.json` and `model-settings.json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tempo_core.errors import DeployError
+from tempo_core.frameworks import ModelFramework
+from tempo_core.model import Servable
+from tempo_core.signature import TensorSpec, ValueKind
+
+__all__ = ["write_settings", "implementation_for", "TEMPO_IMPLEMENTATION"]
+
+TEMPO_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
+_PREPACKAGED = {
+    ModelFramework.SKLearn: "mlserver_sklearn.SKLearnModel",
+    ModelFramework.XGBoost: "mlserver_xgboost.XGBoostModel",
+    ModelFramework.LightGBM: "mlserver_lightgbm.LightGBMModel",
+    ModelFramework.MLFlow: "mlserver_mlflow.MLflowRuntime",
+}
+
+
+def implementation_for(model: Servable) -> str:
+    """The MLServer runtime class that serves the model: tempo's for custom code, MLServer's own otherwise."""
+    platform = model.details.platform
+    if platform.is_custom_code:
+        return TEMPO_IMPLEMENTATION
+    try:
+        return _PREPACKAGED[platform]
+    except KeyError:
+        raise DeployError(
+            f"model '{model.name}': MLServer has no runtime for {platform.name} artifacts; serve it on a "
+            "Kubernetes runtime (Triton, TensorFlow Serving) or wrap it in a @model"
+        ) from None
+
+
+# What `GET /v2/models/{name}` reports per value kind. Arrays accept any numeric datatype; FP64 is
+# what MLServer's metadata needs to name one.
+_METADATA = {
+    ValueKind.ndarray: ("FP64", [-1], None),
+    ValueKind.str: ("BYTES", [1], "str"),
+    ValueKind.bytes: ("BYTES", [1], "base64"),
+    ValueKind.int: ("INT64", [1], None),
+    ValueKind.float: ("FP64", [1], None),
+    ValueKind.bool: ("BOOL", [1], None),
+    ValueKind.json: ("BYTES", [1], "json"),
+}
+
+
+def _metadata(spec: TensorSpec) -> dict[str, Any]:
+    datatype, shape, content_type = _METADATA[spec.kind]
+    entry: dict[str, Any] = {"name": spec.name, "datatype": datatype, "shape": shape}
+    if content_type:
+        entry["parameters"] = {"content_type": content_type}
+    return entry
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    path.write_text(json.dumps(content, indent=2))
+
+
+def write_settings(
+    model: Servable,
+    artifact_folder: Path,
+    workdir: Path,
+    *,
+    host: str,
+    http_port: int,
+    grpc_port: int,
+    parallel_workers: int,
+    child_endpoints: dict[str, str],
+) -> None:
+    """Write the server's and the model's settings into `workdir`, MLServer's model repository."""
+    # Measured: the debug access log and a worker pool halve the req/s of small models, and
+    # metrics and the environments folder are written into the working directory.
+    _write_json(
+        workdir / "settings.json",
+        {
+            "debug": False,
+            "host": host,
+            "http_port": http_port,
+            "grpc_port": grpc_port,
+            "metrics_endpoint": None,
+            "metrics_dir": str(workdir / ".metrics"),
+            "environments_dir": str(workdir / ".envs"),
+            "parallel_workers": parallel_workers,
+            "load_models_at_startup": True,
+            "model_repository_root": str(workdir),
+        },
+    )
+    model_dir = workdir / model.name
+    model_dir.mkdir(exist_ok=True)
+    uri = str(artifact_folder)
+    _write_json(
+        model_dir / "model-settings.json",
+        {
+            "name": model.name,
+            "implementation": implementation_for(model),
+            "parameters": {"uri": uri, "extra": {"child_endpoints": child_endpoints}},
+            "inputs": [_metadata(spec) for spec in model.signature.inputs],
+            "outputs": [_metadata(spec) for spec in model.signature.outputs],
+        },
+    )

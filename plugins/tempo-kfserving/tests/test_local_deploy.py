@@ -1,0 +1,187 @@
+"""The main job end to end: define, save, deploy_local on real MLServer processes, predict, undeploy.
+
+Every server here is a real `mlserver start` child process on loopback; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Tuple
+
+import numpy as np
+import pytest
+import requests
+
+from tempo_core import deploy_local, load, model, predictmethod, save
+from tempo_core.errors import RemoteError, ServerNotReadyError
+from tempo_core.options import LocalOptions
+
+pytestmark = pytest.mark.server
+
+VERSICOLOR = np.array([[5.9, 2.8, 4.1, 1.3]])
+SETOSA = np.array([[5.1, 3.5, 1.4, 0.2]])
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def server_pids() -> set[int]:
+    from tempo_core import local_runtime
+
+    return {running.server.pid for running in local_runtime._SERVERS.values()}
+
+
+def make_scaler(folder: Path):  # type: ignore[no-untyped-def]
+    @model(name="scaler", local_folder=str(folder))
+    def scaler(values: np.ndarray, label: str) -> Tuple[np.ndarray, str]:
+        return values * scaler.context.factor, label.upper()
+
+    @scaler.loadmethod
+    def load_factor() -> None:
+        scaler.context.factor = json.loads((Path(scaler.details.local_folder) / "factor.json").read_text())
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "factor.json").write_text("3")
+    return scaler
+
+
+def test_a_custom_function_model_deployed_returns_what_it_returns_in_process(tmp_path: Path) -> None:
+    scaler = make_scaler(tmp_path / "scaler")
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+    expected = scaler(values, "ok")
+
+    save(scaler)
+    with deploy_local(scaler) as remote:
+        result = remote.predict(values, label="ok")
+        pid = next(iter(server_pids()))
+
+    assert isinstance(result, tuple)
+    np.testing.assert_array_equal(result[0], expected[0])
+    assert result[0].dtype == np.float32 and result[0].shape == (2, 3)
+    assert result[1] == "OK"
+    assert not pid_alive(pid), "undeploy must stop the server process"
+
+
+def make_detector(folder: Path):  # type: ignore[no-untyped-def]
+    @model(name="detector", local_folder=str(folder))
+    class Detector:
+        def __init__(self) -> None:
+            self.limit = json.loads((Path(self.get_tempo().details.local_folder) / "limit.json").read_text())
+
+        @predictmethod
+        def detect(self, payload: np.ndarray) -> dict:
+            return {"outliers": (np.abs(payload) > self.limit).ravel().tolist(), "limit": self.limit}
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "limit.json").write_text("2.5")
+    return Detector
+
+
+def test_a_class_model_with_a_loader_deployed_returns_the_same_dict(tmp_path: Path) -> None:
+    Detector = make_detector(tmp_path / "detector")
+    payload = np.array([1.0, -3.0, 2.0])
+    expected = Detector()(payload)
+
+    with deploy_local(Detector) as remote:
+        assert remote.predict(payload) == expected
+
+
+def test_the_iris_pipeline_deployed_matches_in_process(iris_artifacts: str) -> None:
+    from models import SKLearnTag, XGBoostTag, get_tempo_artifacts
+
+    classifier, _, _ = get_tempo_artifacts(iris_artifacts)
+    in_process = [classifier(VERSICOLOR), classifier(SETOSA)]
+    assert [tag for _, tag in in_process] == [SKLearnTag, XGBoostTag]
+
+    save(classifier)
+    with deploy_local(classifier) as remote:
+        deployed = [remote.predict(VERSICOLOR), remote.predict(payload=SETOSA)]
+        names = {entry.name for entry in remote.runtime.list()}
+        pids = server_pids()
+
+    for (array, tag), (expected_array, expected_tag) in zip(deployed, in_process, strict=True):
+        np.testing.assert_array_equal(array, expected_array)
+        assert tag == expected_tag
+    assert names == {"classifier", "test-iris-sklearn", "test-iris-xgboost"}
+    assert len(pids) == 3 and not any(pid_alive(pid) for pid in pids)
+
+
+def test_model_metadata_shows_the_signature(tmp_path: Path) -> None:
+    scaler = make_scaler(tmp_path / "scaler")
+    with deploy_local(scaler) as remote:
+        metadata = requests.get(f"{remote.endpoint}/v2/models/scaler", timeout=5).json()
+
+    assert [item["name"] for item in metadata["inputs"]] == ["values", "label"]
+    assert [item["name"] for item in metadata["outputs"]] == ["output0", "output1"]
+
+
+def test_deploy_local_saves_first_when_the_model_was_never_saved(tmp_path: Path) -> None:
+    scaler = make_scaler(tmp_path / "fresh")
+    with deploy_local(scaler) as remote:
+        assert remote.predict(np.ones(2), "a")[1] == "A"
+    assert load(tmp_path / "fresh")(np.ones(1), "b")[1] == "B"
+
+
+def test_a_request_that_does_not_fit_the_signature_is_a_400_naming_the_input(tmp_path: Path) -> None:
+    scaler = make_scaler(tmp_path / "scaler")
+    with deploy_local(scaler) as remote:
+        url = f"{remote.endpoint}/v2/models/scaler/infer"
+        wrong_shape = {
+            "inputs": [
+                {"name": "values", "datatype": "FP32", "shape": [2, 2], "data": [1, 2, 3]},
+                {"name": "label", "datatype": "BYTES", "shape": [1], "data": ["x"]},
+            ]
+        }
+        response = requests.post(url, json=wrong_shape, timeout=10)
+        missing = requests.post(url, json={"inputs": wrong_shape["inputs"][:1]}, timeout=10)
+        still_serving = remote.predict(np.ones(1), "x")
+
+    assert response.status_code == 400 and "values" in response.json()["error"]
+    assert missing.status_code == 400 and "label" in missing.json()["error"]
+    assert still_serving[1] == "X"
+
+
+def test_a_model_that_raises_gets_a_500_with_its_message_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    @model(name="picky", local_folder=str(tmp_path / "picky"))
+    def picky(values: np.ndarray) -> np.ndarray:
+        if values.sum() < 0:
+            raise ValueError("negative totals are not allowed")
+        return values
+
+    with deploy_local(picky) as remote:
+        with pytest.raises(RemoteError, match=r"500.*ValueError: negative totals are not allowed") as raised:
+            remote.predict(-np.ones(2))
+        assert raised.value.status_code == 500
+        np.testing.assert_array_equal(remote.predict(np.ones(2)), np.ones(2))
+
+
+def test_a_server_that_dies_at_start_is_reported_with_its_last_lines(tmp_path: Path) -> None:
+    @model(name="broken-loader", local_folder=str(tmp_path / "broken"))
+    def broken(values: np.ndarray) -> np.ndarray:
+        return values
+
+    @broken.loadmethod
+    def explode() -> None:
+        raise RuntimeError("the weights file is corrupt")
+
+    started = time.monotonic()
+    with pytest.raises(ServerNotReadyError, match=r"broken-loader(.|\n)*the weights file is corrupt"):
+        deploy_local(broken, LocalOptions(startup_timeout=30))
+    assert time.monotonic() - started < 30
+    assert server_pids() == set()
+
+
+def test_a_second_deploy_of_a_running_model_reuses_its_server(tmp_path: Path) -> None:
+    scaler = make_scaler(tmp_path / "scaler")
+    with deploy_local(scaler) as first:
+        second = deploy_local(scaler)
+        assert second.endpoint == first.endpoint
+        assert second.predict(np.ones(1), "a")[1] == "A"

@@ -1,0 +1,78 @@
+"""The deploy functions of the user's API: pick the runtime from the options, save if needed, start, wait."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tempo_core.artifact import MANIFEST_FILE, save
+from tempo_core.errors import DeployError
+from tempo_core.local_runtime import protocol_of
+from tempo_core.model import Servable, as_servable
+from tempo_core.options import LocalOptions, RuntimeOptions
+from tempo_core.pipeline import Pipeline
+from tempo_core.plugins import get_plugins
+from tempo_core.remote import RemoteModel
+from tempo_core.runtime import Runtime
+
+__all__ = ["deploy", "deploy_local", "deploy_remote", "manifest", "runtime_for"]
+
+
+def runtime_for(options: RuntimeOptions) -> Runtime:
+    """A runtime of the kind the options name (`LocalOptions` -> local, `DockerOptions` -> docker, ...)."""
+    return get_plugins().runtimes.get(options.runtime)(options)
+
+
+def _saved(servable: Servable) -> bool:
+    folder = servable.details.local_folder
+    own = folder is not None and (Path(folder) / MANIFEST_FILE).is_file()
+    if isinstance(servable, Pipeline):
+        return own and all(_saved(child) for child in servable.models)
+    return own
+
+
+def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
+    """Deploy a model (saving it first if it was never saved) on the runtime its options name; wait until ready."""
+    servable = as_servable(obj)
+    if servable.details.platform.is_custom_code and not _saved(servable):
+        save(servable)
+    runtime = runtime_for(options)
+    runtime.deploy(servable)
+    try:
+        runtime.wait_ready(servable)
+    except BaseException:
+        runtime.undeploy(servable)
+        raise
+    return RemoteModel(servable, runtime, protocol_of(servable))
+
+
+def deploy_local(obj: Any, options: RuntimeOptions | None = None) -> RemoteModel:
+    """Deploy on this machine: the embedded local runtime unless the options name another (e.g. DockerOptions())."""
+    servable = as_servable(obj)
+    return deploy(servable, options or servable.runtime_options or LocalOptions())
+
+
+def deploy_remote(obj: Any, options: RuntimeOptions | None = None) -> RemoteModel:
+    """Deploy to a cluster runtime (Seldon Core, KServe) named by the options."""
+    servable = as_servable(obj)
+    chosen = options or servable.runtime_options
+    if chosen is None or chosen.manifest_target is None:
+        raise DeployError(
+            f"model '{servable.name}': deploy_remote needs cluster options such as SeldonCoreOptions(...) or "
+            "KFServingOptions(...); use deploy_local for this machine"
+        )
+    return deploy(servable, chosen)
+
+
+def manifest(obj: Any, options: RuntimeOptions) -> str:
+    """The multi-document YAML a cluster runtime would apply for the model, in a stable order, for GitOps."""
+    servable = as_servable(obj)
+    if options.manifest_target is None:
+        raise DeployError(
+            f"the {options.runtime} runtime applies no manifests; pass SeldonCoreOptions(...) or KFServingOptions(...)"
+        )
+    generator = get_plugins().manifest_generators.get(options.manifest_target)()
+    documents = generator.render(servable, options)
+    return str(yaml.safe_dump_all(documents, sort_keys=False))

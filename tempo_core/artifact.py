@@ -1,0 +1,213 @@
+"""Saving a model into its folder (code, environment, manifest of hashes) and loading it back."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import sys
+import sysconfig
+import warnings
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+from pydantic import BaseModel
+
+from tempo_core.custom import CustomModel
+from tempo_core.details import ModelDetails
+from tempo_core.errors import ArtifactError, ArtifactIntegrityError
+from tempo_core.files import atomic_write_bytes, iter_files, sha256_of, staged_file
+from tempo_core.model import Model, Servable, as_servable
+from tempo_core.pipeline import Pipeline
+from tempo_core.reference import ModelReference
+from tempo_core.version import __version__
+
+__all__ = ["save", "load", "read_manifest", "ArtifactManifest", "MANIFEST_FILE", "CODE_FILE"]
+
+MANIFEST_FILE = "tempo.json"
+CODE_FILE = "model.pickle"
+_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class ArtifactManifest(BaseModel):
+    """What `tempo.json` records: the model's details, the versions that saved it, and every file's sha256."""
+
+    tempo_version: str
+    python_version: str
+    details: ModelDetails
+    protocol: str | None = None
+    children: dict[str, ModelDetails] = {}
+    environment: dict[str, Any] | None = None
+    files: dict[str, str]
+
+
+class _ArtifactPickler(cloudpickle.Pickler):  # type: ignore[misc]
+    """Pickles the model being saved by value and every other tempo model it holds as a reference."""
+
+    def __init__(self, file: io.BytesIO, root: Servable) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._root = root
+
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, Servable) and obj.name != self._root.name and not isinstance(obj, ModelReference):
+            return ("tempo-model", obj.details.model_dump_json(), obj.protocol)
+        return None
+
+
+class _ArtifactUnpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        kind, details, protocol = pid
+        if kind != "tempo-model":
+            raise pickle.UnpicklingError(f"unknown reference {kind!r} in a tempo artifact")
+        return ModelReference(ModelDetails.model_validate_json(details), protocol)
+
+
+def _user_modules(servable: CustomModel) -> list[Any]:
+    """Modules of the user's own code that should travel by value rather than by import."""
+    module = sys.modules.get(getattr(servable._code, "__module__", "") or "")
+    if module is None or module.__name__ == "__main__" or not getattr(module, "__file__", None):
+        return []
+    installed = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    if any(os.path.abspath(module.__file__ or "").startswith(path) for path in installed):
+        return []
+    return [module]
+
+
+def _pickle(servable: CustomModel) -> bytes:
+    buffer = io.BytesIO()
+    by_value = _user_modules(servable)
+    for module in by_value:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        _ArtifactPickler(buffer, servable).dump(servable)
+    except Exception as exc:
+        raise ArtifactError(
+            f"model '{servable.name}' cannot be saved: pickling its code failed ({exc}); keep what the "
+            "model holds at definition time picklable and load heavy objects in its loader instead."
+        ) from exc
+    finally:
+        for module in by_value:
+            cloudpickle.unregister_pickle_by_value(module)
+    return buffer.getvalue()
+
+
+def _folder_of(servable: Servable) -> Path:
+    if not servable.details.local_folder:
+        raise ArtifactError(
+            f"model '{servable.name}' has no local_folder; set local_folder=... where it is defined so tempo "
+            "knows where to save it."
+        )
+    return Path(servable.details.local_folder)
+
+
+def _capture_environment(servable: CustomModel, folder: Path) -> dict[str, Any]:
+    from tempo_core.environment import capture_environment
+
+    requirements = next(
+        (folder / name for name in ("requirements.txt", "conda.yaml") if (folder / name).exists()), None
+    )
+    protocol = servable.protocol
+    if protocol is None:
+        from tempo_core.plugins import get_plugins
+
+        protocol = get_plugins().default_protocol()
+    record = capture_environment(
+        folder, requirements=requirements, include=("tempo-core", *protocol.server_requirements)
+    )
+    return record.model_dump(mode="json")
+
+
+def save(obj: Any, save_env: bool = True) -> Path:
+    """Save a model into its `local_folder`: its pickled code, its environment and a manifest of hashes.
+
+    A pipeline's children are saved too, each into its own folder, and the pipeline keeps references
+    to them rather than their code. Returns the folder.
+    """
+    servable = as_servable(obj)
+    if isinstance(servable, Pipeline):
+        for child in servable.models:
+            save(child, save_env=save_env)
+    folder = _folder_of(servable)
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = None
+    if isinstance(servable, CustomModel):
+        code = _pickle(servable)
+        if save_env:
+            environment = _capture_environment(servable, folder)
+        with staged_file(folder / CODE_FILE) as staged:
+            staged.write_bytes(code)
+    elif not folder.is_dir() or not any(folder.iterdir()):
+        raise ArtifactError(
+            f"model '{servable.name}': local_folder {folder} holds no trained model; save the framework's "
+            "model file there (e.g. model.joblib) before saving the tempo model."
+        )
+    manifest = ArtifactManifest(
+        tempo_version=__version__,
+        python_version=_PYTHON,
+        details=servable.details,
+        protocol=servable.protocol.name if servable.protocol is not None else None,
+        children={key: child.details for key, child in servable.models.items()}
+        if isinstance(servable, Pipeline)
+        else {},
+        environment=environment,
+        files={
+            path.relative_to(folder).as_posix(): sha256_of(path) for path in iter_files(folder, skip={MANIFEST_FILE})
+        },
+    )
+    atomic_write_bytes(folder / MANIFEST_FILE, manifest.model_dump_json(indent=2).encode())
+    return folder
+
+
+def read_manifest(folder: str | os.PathLike[str]) -> ArtifactManifest:
+    """Read and check a folder's `tempo.json`; every file it lists must be present with the same sha256."""
+    root = Path(folder)
+    path = root / MANIFEST_FILE
+    if not path.is_file():
+        raise ArtifactError(f"{root} is not a saved tempo artifact: {MANIFEST_FILE} is missing; save the model first")
+    try:
+        manifest = ArtifactManifest.model_validate_json(path.read_bytes())
+    except ValueError as exc:
+        raise ArtifactIntegrityError(f"{path} is not a valid tempo manifest ({exc}); save the model again") from None
+    for relative, expected in manifest.files.items():
+        file = root / relative
+        if not file.is_file():
+            raise ArtifactIntegrityError(
+                f"artifact {root} is incomplete: {relative} is missing; save or download it again"
+            )
+        if sha256_of(file) != expected:
+            raise ArtifactIntegrityError(
+                f"artifact {root} was changed after saving: the sha256 of {relative} does not match its manifest; "
+                "save or download it again from a trusted source"
+            )
+    return manifest
+
+
+def load(folder: str | os.PathLike[str]) -> Servable:
+    """Load a saved model from `folder`, after checking every file against the manifest's hashes.
+
+    A tempo artifact is code: load only folders that come from a trusted source.
+    """
+    root = Path(folder).absolute()
+    manifest = read_manifest(root)
+    if manifest.python_version != _PYTHON:
+        warnings.warn(
+            f"{root} was saved with Python {manifest.python_version} and is loaded with Python {_PYTHON}; "
+            "pickled code may not load or behave the same",
+            stacklevel=2,
+        )
+    details = manifest.details.model_copy(update={"local_folder": str(root)})
+    if not details.platform.is_custom_code:
+        model = Model(name=details.name, platform=details.platform, local_folder=details.local_folder, uri=details.uri)
+        model.details = details
+        if manifest.protocol is not None:
+            from tempo_core.plugins import get_plugins
+
+            model.protocol = get_plugins().protocols.get(manifest.protocol)()
+        return model
+    with open(root / CODE_FILE, "rb") as handle:
+        servable = _ArtifactUnpickler(handle).load()
+    if not isinstance(servable, CustomModel):
+        raise ArtifactError(f"{root / CODE_FILE} does not hold a tempo model; save the model again")
+    servable.details = details
+    return servable

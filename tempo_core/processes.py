@@ -1,0 +1,86 @@
+"""Child server processes: start on a free loopback port, stop by PID, and never outlive the interpreter."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+from collections import deque
+from pathlib import Path
+
+__all__ = ["free_port", "ServerProcess"]
+
+_LIVE: set[ServerProcess] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """A server started as a child process in its own session, its output kept in a log file."""
+
+    def __init__(self, argv: list[str], workdir: Path, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                argv,
+                cwd=workdir,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self._process.pid
+
+    def exit_code(self) -> int | None:
+        """The exit code if the process has ended, else None."""
+        return self._process.poll()
+
+    def last_lines(self, count: int = 20) -> str:
+        """The last lines the server wrote, for error messages."""
+        try:
+            with open(self.log_path, errors="replace") as log:
+                return "".join(deque(log, maxlen=count))
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the process group this server leads: SIGTERM, then SIGKILL after `timeout` seconds."""
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+        # Worker processes of the server share its group; make sure none outlives it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for server in live:
+        server.stop(timeout=5.0)

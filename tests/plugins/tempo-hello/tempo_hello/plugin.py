@@ -1,0 +1,17 @@
+"""tempo-hello's hook implementations."""
+
+from tempo_core import hookimpl
+from tempo_hello.manifest import HelloConfigMap
+from tempo_hello.uploader import HelloUploader
+
+
+@hookimpl
+def tempo_register_uploaders(register):  # type: ignore[no-untyped-def]
+    """Register the `hello` scheme."""
+    register("hello", HelloUploader)
+
+
+@hookimpl
+def tempo_register_manifest_generators(register):  # type: ignore[no-untyped-def]
+    """Register the ConfigMap renderer."""
+    register("hello-configmap", HelloConfigMap)

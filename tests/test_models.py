@@ -1,0 +1,238 @@
+"""Decorated functions, decorated classes, standard artifacts and pipelines, run in-process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Tuple
+
+import numpy as np
+import pytest
+
+from tempo_core import Model, ModelFramework, PipelineModels, model, pipeline, predictmethod
+from tempo_core.errors import ArgumentError, ArtifactError, ModelDefinitionError
+
+
+def make_adder():  # type: ignore[no-untyped-def]
+    calls = {"loads": 0}
+
+    @model(name="adder", local_folder="/tmp/adder")
+    def adder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b + adder.context.offset
+
+    @adder.loadmethod
+    def load() -> None:
+        calls["loads"] += 1
+        adder.context.offset = 10
+
+    return adder, calls
+
+
+def test_a_decorated_function_runs_in_process_with_positional_or_keyword_arguments() -> None:
+    adder, _ = make_adder()
+
+    by_position = adder(np.array([1, 2]), np.array([3, 4]))
+    by_name = adder(b=np.array([3, 4]), a=np.array([1, 2]))
+
+    np.testing.assert_array_equal(by_position, [14, 16])
+    np.testing.assert_array_equal(by_name, by_position)
+    assert adder.details.name == "adder"
+    assert adder.details.local_folder == "/tmp/adder"
+
+
+def test_the_loader_runs_lazily_and_once() -> None:
+    adder, calls = make_adder()
+    assert calls["loads"] == 0, "the loader must not run at decoration time"
+
+    adder(np.ones(1), np.ones(1))
+    adder(np.ones(1), np.ones(1))
+
+    assert calls["loads"] == 1
+
+
+def test_the_loader_runs_once_when_threads_race_for_the_first_prediction() -> None:
+    loads = []
+
+    @model(name="slow-loader")
+    def slow(x: np.ndarray) -> np.ndarray:
+        return x * slow.context.factor
+
+    @slow.loadmethod
+    def load() -> None:
+        loads.append(1)
+        time.sleep(0.05)
+        slow.context.factor = 2
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(slow(np.ones(2)))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert loads == [1]
+    assert all((result == 2).all() for result in results)
+
+
+def test_a_call_with_wrong_arguments_names_the_model_and_the_fix() -> None:
+    adder, _ = make_adder()
+
+    with pytest.raises(ArgumentError, match=r"model 'adder'.*missing a required argument: 'b'.*takes \(a, b\)"):
+        adder(np.ones(1))
+    with pytest.raises(ArgumentError, match=r"model 'adder'.*unexpected keyword argument 'c'"):
+        adder(np.ones(1), np.ones(1), c=np.ones(1))
+    with pytest.raises(ArgumentError, match=r"model 'adder'.*too many positional arguments"):
+        adder(np.ones(1), np.ones(1), np.ones(1))
+
+
+def test_an_argument_of_the_wrong_type_names_the_input() -> None:
+    @model(name="greeter")
+    def greeter(name: str, times: int) -> str:
+        return name * times
+
+    assert greeter("ab", 2) == "abab"
+    with pytest.raises(ArgumentError, match=r"model 'greeter': input 'times' got str, but the signature expects int"):
+        greeter("ab", "2")
+    with pytest.raises(ArgumentError, match=r"input 'name' got ndarray"):
+        greeter(np.ones(1), 2)
+
+
+def create_outlier_cls():  # type: ignore[no-untyped-def]
+    @model(name="outlier", local_folder="/tmp/outlier")
+    class OutlierModel:
+        def __init__(self) -> None:
+            self.folder = self.get_tempo().details.local_folder
+            self.threshold = 2.0
+
+        @predictmethod
+        def outlier(self, payload: np.ndarray) -> dict:
+            return {"is_outlier": (np.abs(payload) > self.threshold).tolist(), "folder": self.folder}
+
+    return OutlierModel
+
+
+def test_a_decorated_class_predicts_through_its_predictmethod() -> None:
+    OutlierModel = create_outlier_cls()
+    detector = OutlierModel()
+
+    assert detector(np.array([1.0, 3.0])) == {"is_outlier": [False, True], "folder": "/tmp/outlier"}
+    assert detector.get_tempo().details.name == "outlier"
+    assert OutlierModel.get_tempo().details.name == "outlier"
+    assert [spec.name for spec in OutlierModel.get_tempo().details.inputs] == ["payload"]
+
+
+def test_the_class_model_builds_its_own_instance_lazily_when_called_through_get_tempo() -> None:
+    OutlierModel = create_outlier_cls()
+
+    assert OutlierModel.get_tempo()(payload=np.array([5.0]))["is_outlier"] == [True]
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_a_class_needs_exactly_one_predictmethod(count: int) -> None:
+    methods = {f"predict{index}": predictmethod(lambda self, x: x) for index in range(count)}
+    Broken = type("Broken", (), methods)
+
+    with pytest.raises(
+        ModelDefinitionError, match=rf"model 'broken'.*exactly one method marked @predictmethod, found {count}"
+    ):
+        model(name="broken")(Broken)
+
+
+def test_a_name_that_cannot_name_a_server_is_refused_with_a_suggestion() -> None:
+    with pytest.raises(ModelDefinitionError, match=r"field 'name'.*e.g. 'my-model'"):
+        Model(name="My_Model", platform=ModelFramework.SKLearn)
+
+
+@pytest.fixture(scope="module")
+def iris_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    joblib = pytest.importorskip("joblib")
+    xgboost = pytest.importorskip("xgboost")
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    root = tmp_path_factory.mktemp("iris")
+    features, labels = load_iris(return_X_y=True)
+    (root / "sklearn").mkdir()
+    joblib.dump(LogisticRegression(max_iter=1000).fit(features, labels), root / "sklearn" / "model.joblib")
+    (root / "xgboost").mkdir()
+    xgboost.XGBClassifier(n_estimators=5).fit(features, labels).save_model(root / "xgboost" / "model.json")
+    return {"sklearn": root / "sklearn", "xgboost": root / "xgboost"}
+
+
+def test_standard_artifacts_load_with_their_frameworks_loader(iris_folders: dict[str, Path]) -> None:
+    sklearn_model = Model(
+        name="iris-sklearn", platform=ModelFramework.SKLearn, local_folder=str(iris_folders["sklearn"])
+    )
+    xgboost_model = Model(
+        name="iris-xgboost", platform=ModelFramework.XGBoost, local_folder=str(iris_folders["xgboost"])
+    )
+    setosa = np.array([[5.1, 3.5, 1.4, 0.2]])
+
+    assert sklearn_model(input=setosa).tolist() == [[0]]
+    assert xgboost_model(setosa).tolist() == [[0]]
+
+
+def test_a_standard_artifact_without_its_file_says_what_to_save(tmp_path: Path) -> None:
+    empty = Model(name="empty", platform=ModelFramework.SKLearn, local_folder=str(tmp_path))
+
+    with pytest.raises(ArtifactError, match=r"model.joblib.*local_folder"):
+        empty(np.ones((1, 4)))
+
+
+def test_a_standard_artifact_takes_one_array() -> None:
+    sklearn_model = Model(name="iris-sklearn", platform=ModelFramework.SKLearn)
+
+    with pytest.raises(ArgumentError, match=r"takes one array"):
+        sklearn_model(np.ones(1), np.ones(1))
+    with pytest.raises(ArgumentError, match=r"input 'input' got list"):
+        sklearn_model([1, 2])
+
+
+def test_an_iris_pipeline_runs_its_children_in_process(iris_folders: dict[str, Path]) -> None:
+    sklearn_model = Model(
+        name="iris-sklearn", platform=ModelFramework.SKLearn, local_folder=str(iris_folders["sklearn"])
+    )
+    xgboost_model = Model(
+        name="iris-xgboost", platform=ModelFramework.XGBoost, local_folder=str(iris_folders["xgboost"])
+    )
+
+    @pipeline(name="classifier", models=PipelineModels(sklearn=sklearn_model, xgboost=xgboost_model))
+    def classifier(payload: np.ndarray) -> Tuple[np.ndarray, str]:
+        res1 = classifier.models.sklearn(input=payload)
+        if res1[0] == 1:
+            return res1, "sklearn prediction"
+        return classifier.models.xgboost(input=payload), "xgboost prediction"
+
+    result, tag = classifier(np.array([[5.9, 2.8, 4.1, 1.3]]))
+    assert (result.tolist(), tag) == ([[1]], "sklearn prediction")
+    result, tag = classifier(np.array([[5.1, 3.5, 1.4, 0.2]]))
+    assert (result.tolist(), tag) == ([[0]], "xgboost prediction")
+
+
+def test_a_class_pipeline_reaches_its_children_through_self_models() -> None:
+    adder, _ = make_adder()
+    OutlierModel = create_outlier_cls()
+
+    @pipeline(name="checked-sum", models=PipelineModels(adder=adder, outlier=OutlierModel))
+    class CheckedSum:
+        @predictmethod
+        def run(self, a: np.ndarray, b: np.ndarray) -> dict:
+            total = self.models.adder(a, b)
+            return {"total": total.tolist(), **self.models.outlier(total)}
+
+    assert CheckedSum()(np.array([-10.0]), np.array([1.0]))["is_outlier"] == [False]
+
+
+def test_a_pipeline_child_that_is_not_a_model_is_refused() -> None:
+    with pytest.raises(ModelDefinitionError, match=r"PipelineModels field 'helper' is a function, not a tempo model"):
+        PipelineModels(helper=lambda x: x)
+
+
+def test_pipeline_children_need_distinct_names() -> None:
+    adder, _ = make_adder()
+    with pytest.raises(ModelDefinitionError, match=r"distinct names"):
+
+        @pipeline(name="adder", models=PipelineModels(a=adder))
+        def twice(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return a

@@ -1,0 +1,104 @@
+"""Signatures come from type hints, as a user writes them."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import pytest
+
+from tempo_core import ModelFramework, TempoError, ValueKind, model
+from tempo_core.errors import SignatureError
+
+
+def kinds(specs: Any) -> list[tuple[str, ValueKind]]:
+    return [(spec.name, spec.kind) for spec in specs]
+
+
+def test_each_parameter_is_a_named_input_and_the_return_one_output() -> None:
+    @model(name="scorer")
+    def scorer(features: np.ndarray, label: str, threshold: float, count: int, flag: bool, raw: bytes) -> np.ndarray:
+        return features
+
+    assert kinds(scorer.details.inputs) == [
+        ("features", ValueKind.ndarray),
+        ("label", ValueKind.str),
+        ("threshold", ValueKind.float),
+        ("count", ValueKind.int),
+        ("flag", ValueKind.bool),
+        ("raw", ValueKind.bytes),
+    ]
+    assert kinds(scorer.details.outputs) == [("output0", ValueKind.ndarray)]
+    assert not scorer.signature.multiple_outputs
+
+
+def test_a_tuple_return_is_several_outputs() -> None:
+    @model(name="tagger")
+    def tagger(payload: np.ndarray) -> Tuple[np.ndarray, str]:
+        return payload, "tag"
+
+    assert kinds(tagger.details.outputs) == [("output0", ValueKind.ndarray), ("output1", ValueKind.str)]
+    assert tagger.signature.multiple_outputs
+
+
+@pytest.mark.parametrize(
+    ("hint", "kind", "optional"),
+    [
+        (Dict[str, Any], ValueKind.json, False),
+        (dict, ValueKind.json, False),
+        (List[float], ValueKind.json, False),
+        (Optional[np.ndarray], ValueKind.ndarray, True),
+        (Optional[dict], ValueKind.json, True),
+    ],
+)
+def test_dict_list_and_optional_returns_stay_one_output(hint: Any, kind: ValueKind, optional: bool) -> None:
+    def predict(payload: np.ndarray) -> None: ...
+
+    predict.__annotations__["return"] = hint
+    decorated = model(name="one-output")(predict)
+
+    assert [(spec.kind, spec.optional) for spec in decorated.details.outputs] == [(kind, optional)]
+    assert not decorated.signature.multiple_outputs
+
+
+def test_explicit_inputs_and_outputs_override_the_hints() -> None:
+    @model(name="explicit", inputs={"x": np.ndarray, "name": str}, outputs=[np.ndarray, dict])
+    def explicit(x, name):  # type: ignore[no-untyped-def]
+        return x, {"name": name}
+
+    assert kinds(explicit.details.inputs) == [("x", ValueKind.ndarray), ("name", ValueKind.str)]
+    assert kinds(explicit.details.outputs) == [("output0", ValueKind.ndarray), ("output1", ValueKind.json)]
+    assert explicit(np.ones(1), "a")[1] == {"name": "a"}
+
+
+def test_an_unsupported_hint_names_the_model_the_input_and_the_fix() -> None:
+    with pytest.raises(SignatureError, match=r"model 'sets'.*input 'values'.*not supported; use np.ndarray"):
+
+        @model(name="sets")
+        def sets(values: set) -> np.ndarray:  # type: ignore[type-arg]
+            return np.zeros(1)
+
+
+def test_a_union_without_a_single_wire_type_is_refused() -> None:
+    with pytest.raises(TempoError, match=r"output.*union"):
+
+        @model(name="either")
+        def either(payload: np.ndarray) -> np.ndarray | str:
+            return payload
+
+
+def test_variadic_parameters_are_refused_because_they_have_no_names() -> None:
+    with pytest.raises(SignatureError, match=r"\*args"):
+
+        @model(name="variadic", platform=ModelFramework.Custom)
+        def variadic(*args: np.ndarray) -> np.ndarray:
+            return args[0]
+
+
+def test_signatures_are_json_for_manifests() -> None:
+    @model(name="tagger")
+    def tagger(payload: np.ndarray) -> Tuple[np.ndarray, str]:
+        return payload, "tag"
+
+    restored = type(tagger.signature).model_validate_json(tagger.signature.model_dump_json())
+    assert restored == tagger.signature
