@@ -19,8 +19,9 @@ PACKAGES = {
 
 
 def install(session: nox.Session, *extra: str) -> None:
-    """Install tempo-core with its test tools, editable, plus `extra` pip arguments."""
+    """Install tempo-core with its test tools, editable, plus `extra` pip arguments; cache inside the clone."""
     session.install("-e", TEST_EXTRAS, *extra)
+    session.env["TEMPO_CACHE_DIR"] = str(ROOT / ".cache" / "tempo")
 
 
 @nox.session
