@@ -30,15 +30,18 @@ _POLL_SECONDS = 0.05
 
 @dataclass
 class _Running:
+    owner: str
     server: ServerProcess
     launch: ServerLaunch
     endpoint: str
     workdir: Path
     children: list[str]
+    colocated: list[str]
 
 
-# Servers started by this interpreter, by model name; shared by every LocalRuntime so a
-# pipeline finds children that were deployed on their own.
+# Servers started by this interpreter, by the names of the models they serve (a pipeline's
+# co-located children share its entry); shared by every LocalRuntime, so a pipeline finds
+# children that were deployed on their own.
 _SERVERS: dict[str, _Running] = {}
 _SERVERS_LOCK = threading.RLock()
 
@@ -48,11 +51,23 @@ def protocol_of(model: Servable) -> Protocol:
     return model.protocol if model.protocol is not None else get_plugins().default_protocol()
 
 
+def _alive(name: str) -> bool:
+    running = _SERVERS.get(name)
+    return running is not None and running.server.exit_code() is None
+
+
 def _stop(name: str) -> None:
     with _SERVERS_LOCK:
-        running = _SERVERS.pop(name, None)
-    if running is None:
-        return
+        running = _SERVERS.get(name)
+        if running is None:
+            return
+        if running.owner != name:
+            raise DeployError(
+                f"model '{name}' is served inside pipeline '{running.owner}''s server; undeploy '{running.owner}', "
+                "or deploy the pipeline with LocalOptions(colocate=False) to run its children on their own"
+            )
+        for served in (name, *running.colocated):
+            _SERVERS.pop(served, None)
     running.server.stop()
     shutil.rmtree(running.workdir, ignore_errors=True)
     for child in running.children:
@@ -60,7 +75,11 @@ def _stop(name: str) -> None:
 
 
 class LocalRuntime(Runtime):
-    """Runs each model's server as a child process on a free loopback port; no Docker needed."""
+    """Runs each model's server as a child process on a free loopback port; no Docker needed.
+
+    A pipeline's children are served in the pipeline's own server and called in-process
+    (`LocalOptions(colocate=True)`, the default), except children already deployed on their own.
+    """
 
     name: ClassVar[str] = "local"
     options_class: ClassVar[type[RuntimeOptions]] = LocalOptions
@@ -74,14 +93,14 @@ class LocalRuntime(Runtime):
         return self.options
 
     def deploy(self, model: Servable) -> None:
-        """Start the model's server, after its children's for a pipeline; a running model is left as it is."""
+        """Start the model's server (with its children for a pipeline); a running model is left as it is."""
         from tempo_core.environment import ensure_python
 
         with _SERVERS_LOCK:
-            if model.name in _SERVERS and _SERVERS[model.name].server.exit_code() is None:
+            if _alive(model.name):
                 return
             _SERVERS.pop(model.name, None)
-            children = self._deploy_children(model)
+            endpoints, colocated, started = self._place_children(model)
         folder = Path(model.details.local_folder or "")
         # Prepackaged servers run in this interpreter; custom code in the environment it was saved with.
         python = ensure_python(folder) if model.details.platform.is_custom_code else Path(sys.executable)
@@ -95,26 +114,47 @@ class LocalRuntime(Runtime):
                 port,
                 self._options,
                 python=str(python),
-                child_endpoints={child: _SERVERS[child].endpoint for child in children},
+                child_endpoints=endpoints,
+                colocated=colocated,
             )
             server = ServerProcess(launch.argv, launch.workdir, launch.env, workdir / "server.log")
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
+            for child in started:
+                _stop(child)
             raise
+        running = _Running(
+            model.name,
+            server,
+            launch,
+            f"http://{self._options.host}:{port}",
+            workdir,
+            started,
+            [child.name for child in colocated],
+        )
         with _SERVERS_LOCK:
-            _SERVERS[model.name] = _Running(server, launch, f"http://{self._options.host}:{port}", workdir, children)
+            for served in (model.name, *running.colocated):
+                _SERVERS[served] = running
 
-    def _deploy_children(self, model: Servable) -> list[str]:
+    def _place_children(self, model: Servable) -> tuple[dict[str, str], list[Servable], list[str]]:
+        """Where each child of a pipeline runs: already deployed, co-located, or started now on its own."""
         if not isinstance(model, Pipeline):
-            return []
-        started = []
+            return {}, [], []
+        endpoints: dict[str, str] = {}
+        colocated: list[Servable] = []
+        started: list[str] = []
         for child in model.models:
             target = child.resolve() if isinstance(child, ModelReference) else child
-            if target.name not in _SERVERS:
+            if _alive(target.name):
+                endpoints[target.name] = _SERVERS[target.name].endpoint
+            elif self._options.colocate and not isinstance(target, Pipeline):
+                colocated.append(target)
+            else:
+                self.deploy(target)
+                self.wait_ready(target)
                 started.append(target.name)
-            self.deploy(target)
-            self.wait_ready(target)
-        return started
+                endpoints[target.name] = _SERVERS[target.name].endpoint
+        return endpoints, colocated, started
 
     def _running(self, model: Servable) -> _Running:
         running = _SERVERS.get(model.name)

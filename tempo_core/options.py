@@ -28,3 +28,8 @@ class LocalOptions(RuntimeOptions):
     parallel_workers: int = Field(
         default=0, ge=0, description="MLServer inference worker processes (0 = in the server)."
     )
+    colocate: bool = Field(
+        default=True,
+        description="Serve a pipeline's children in the pipeline's own server and call them in-process; "
+        "children already deployed on their own are called over the network either way.",
+    )

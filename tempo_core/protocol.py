@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -84,10 +85,12 @@ class Protocol(ABC):
         *,
         python: str,
         child_endpoints: dict[str, str],
+        colocated: Sequence[Servable] = (),
     ) -> ServerLaunch:
         """Prepare `workdir` (settings files) and say how `python` starts a server for `model` on `port`.
 
-        `child_endpoints` maps a pipeline's children, by model name, to the base URLs where they answer.
+        `child_endpoints` maps a pipeline's children, by model name, to the base URLs where they answer;
+        `colocated` lists children to serve in the same server, which the pipeline calls in-process.
         """
 
     def __eq__(self, other: object) -> bool:

@@ -47,7 +47,11 @@ def test_the_core_registers_its_own_runtime_through_the_same_hooks(fresh_plugins
     assert [entry.plugin for entry in plugins.runtimes if entry.name == "local"] == ["local"]
 
 
-def test_a_missing_plugin_names_the_distribution_to_install(fresh_plugins: None) -> None:
+def test_a_missing_plugin_names_the_distribution_to_install(
+    fresh_plugins: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEMPO_DISABLED_PLUGINS", "docker")  # as if tempo-docker were not installed
+
     with pytest.raises(
         UnknownPluginObjectError, match=r"Unknown runtime 'docker'; installed: .*pip install tempo-docker"
     ):

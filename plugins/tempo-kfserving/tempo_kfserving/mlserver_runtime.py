@@ -36,19 +36,25 @@ class TempoMLServerModel(MLModel):  # type: ignore[misc]
         servable = load(parameters.uri)
         if not isinstance(servable, CustomModel):
             raise MLServerError(f"{parameters.uri} holds a standard artifact; serve it with its MLServer runtime")
-        endpoints: dict[str, str] = (parameters.extra or {}).get("child_endpoints", {})
+        extra = parameters.extra or {}
+        endpoints: dict[str, str] = extra.get("child_endpoints", {})
+        colocated: list[str] = extra.get("colocated", [])
+        remote_children = 0
         if isinstance(servable, Pipeline):
             for child in servable.models:
+                if child.name in colocated:
+                    continue  # served by this process too: the pipeline calls it in-process
                 if child.name not in endpoints:
                     raise MLServerError(
                         f"pipeline '{servable.name}' has no endpoint for its child '{child.name}'; deploy the "
                         "pipeline with tempo so its children are deployed with it"
                     )
                 child.route_to(ProtocolClient(child, protocol_of(child), endpoints[child.name]))
+                remote_children += 1
         servable.load()
         self._servable = servable
-        # A pipeline waits on its children's servers: run it off the event loop so requests overlap.
-        self._blocks_on_network = isinstance(servable, Pipeline)
+        # A pipeline waiting on other servers runs off the event loop, so requests overlap.
+        self._blocks_on_network = remote_children > 0
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,7 +13,7 @@ from tempo_core.processes import free_port
 from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
 from tempo_core.signature import Signature
 from tempo_kfserving import codec
-from tempo_kfserving.settings import write_settings
+from tempo_kfserving.settings import write_model_settings, write_server_settings
 
 __all__ = ["KFServingV2Protocol"]
 
@@ -62,22 +63,30 @@ class KFServingV2Protocol(Protocol):
         *,
         python: str,
         child_endpoints: dict[str, str],
+        colocated: Sequence[Servable] = (),
     ) -> ServerLaunch:
-        """Write MLServer's settings into `workdir` and start `python -m mlserver start` there."""
+        """Write MLServer's settings into `workdir` and start MLServer there with `python`.
+
+        Co-located children get their own model settings in the same server, and the pipeline calls
+        them in-process.
+        """
         host = options.host if isinstance(options, LocalOptions) else "0.0.0.0"
-        workers = options.parallel_workers if isinstance(options, LocalOptions) else 0
-        write_settings(
-            model,
-            artifact_folder,
+        write_server_settings(
             workdir,
             host=host,
             http_port=port,
-            grpc_port=free_port(host if host != "0.0.0.0" else "127.0.0.1"),
-            parallel_workers=workers,
-            child_endpoints=child_endpoints,
+            grpc_port=free_port("127.0.0.1" if host == "0.0.0.0" else host),
+            parallel_workers=options.parallel_workers if isinstance(options, LocalOptions) else 0,
         )
+        for child in colocated:
+            write_model_settings(workdir, child, Path(child.details.local_folder or ""), {})
+        extra = {"child_endpoints": child_endpoints, "colocated": [child.name for child in colocated]}
+        write_model_settings(workdir, model, artifact_folder, extra)
         return ServerLaunch(
             argv=[python or sys.executable, "-c", _START_MLSERVER, "start", str(workdir)],
             workdir=workdir,
-            ready_paths=("/v2/health/ready", self.ready_path(model.name)),
+            ready_paths=(
+                "/v2/health/ready",
+                *(self.ready_path(name) for name in (*(child.name for child in colocated), model.name)),
+            ),
         )

@@ -11,7 +11,7 @@ from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable
 from tempo_core.signature import TensorSpec, ValueKind
 
-__all__ = ["write_settings", "implementation_for", "TEMPO_IMPLEMENTATION"]
+__all__ = ["write_server_settings", "write_model_settings", "implementation_for", "TEMPO_IMPLEMENTATION"]
 
 TEMPO_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
 _PREPACKAGED = {
@@ -61,18 +61,8 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     path.write_text(json.dumps(content, indent=2))
 
 
-def write_settings(
-    model: Servable,
-    artifact_folder: Path,
-    workdir: Path,
-    *,
-    host: str,
-    http_port: int,
-    grpc_port: int,
-    parallel_workers: int,
-    child_endpoints: dict[str, str],
-) -> None:
-    """Write the server's and the model's settings into `workdir`, MLServer's model repository."""
+def write_server_settings(workdir: Path, *, host: str, http_port: int, grpc_port: int, parallel_workers: int) -> None:
+    """Write MLServer's `settings.json` into `workdir`, which is also its model repository."""
     # Measured: the debug access log and a worker pool halve the req/s of small models, and
     # metrics and the environments folder are written into the working directory.
     _write_json(
@@ -90,15 +80,18 @@ def write_settings(
             "model_repository_root": str(workdir),
         },
     )
+
+
+def write_model_settings(workdir: Path, model: Servable, artifact_folder: Path, extra: dict[str, Any]) -> None:
+    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`."""
     model_dir = workdir / model.name
     model_dir.mkdir(exist_ok=True)
-    uri = str(artifact_folder)
     _write_json(
         model_dir / "model-settings.json",
         {
             "name": model.name,
             "implementation": implementation_for(model),
-            "parameters": {"uri": uri, "extra": {"child_endpoints": child_endpoints}},
+            "parameters": {"uri": str(artifact_folder), "extra": extra},
             "inputs": [_metadata(spec) for spec in model.signature.inputs],
             "outputs": [_metadata(spec) for spec in model.signature.outputs],
         },

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import requests
 
-from tempo_core import deploy_local, load, model, predictmethod, save
-from tempo_core.errors import RemoteError, ServerNotReadyError
+from tempo_core import deploy_local, load, local_runtime, model, predictmethod, save
+from tempo_core.errors import DeployError, RemoteError, ServerNotReadyError
 from tempo_core.options import LocalOptions
 
 pytestmark = pytest.mark.server
@@ -34,8 +34,6 @@ def pid_alive(pid: int) -> bool:
 
 
 def server_pids() -> set[int]:
-    from tempo_core import local_runtime
-
     return {running.server.pid for running in local_runtime._SERVERS.values()}
 
 
@@ -94,7 +92,8 @@ def test_a_class_model_with_a_loader_deployed_returns_the_same_dict(tmp_path: Pa
         assert remote.predict(payload) == expected
 
 
-def test_the_iris_pipeline_deployed_matches_in_process(iris_artifacts: str) -> None:
+@pytest.mark.parametrize("colocate", [True, False], ids=["colocated", "one-server-per-model"])
+def test_the_iris_pipeline_deployed_matches_in_process(iris_artifacts: str, colocate: bool) -> None:
     from models import SKLearnTag, XGBoostTag, get_tempo_artifacts
 
     classifier, _, _ = get_tempo_artifacts(iris_artifacts)
@@ -102,16 +101,38 @@ def test_the_iris_pipeline_deployed_matches_in_process(iris_artifacts: str) -> N
     assert [tag for _, tag in in_process] == [SKLearnTag, XGBoostTag]
 
     save(classifier)
-    with deploy_local(classifier) as remote:
+    with deploy_local(classifier, LocalOptions(colocate=colocate)) as remote:
         deployed = [remote.predict(VERSICOLOR), remote.predict(payload=SETOSA)]
         names = {entry.name for entry in remote.runtime.list()}
+        child_answer = requests.post(
+            f"{remote.runtime.endpoint(classifier.models.sklearn)}/v2/models/test-iris-sklearn/infer",
+            json={"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 4], "data": SETOSA.ravel().tolist()}]},
+            timeout=10,
+        )
         pids = server_pids()
 
     for (array, tag), (expected_array, expected_tag) in zip(deployed, in_process, strict=True):
         np.testing.assert_array_equal(array, expected_array)
         assert tag == expected_tag
     assert names == {"classifier", "test-iris-sklearn", "test-iris-xgboost"}
-    assert len(pids) == 3 and not any(pid_alive(pid) for pid in pids)
+    assert child_answer.json()["outputs"][0]["data"] == [0], "each child keeps its own V2 endpoint"
+    assert len(pids) == (1 if colocate else 3)
+    assert not any(pid_alive(pid) for pid in pids)
+
+
+def test_a_pipeline_calls_a_child_deployed_on_its_own_over_the_network(iris_artifacts: str) -> None:
+    from models import get_tempo_artifacts
+
+    classifier, sklearn_model, _ = get_tempo_artifacts(iris_artifacts)
+    save(classifier)
+    with deploy_local(sklearn_model) as child, deploy_local(classifier) as remote:
+        assert remote.runtime.endpoint(sklearn_model) == child.endpoint
+        result, _ = remote.predict(VERSICOLOR)
+        with pytest.raises(DeployError, match=r"served inside pipeline 'classifier'"):
+            remote.runtime.undeploy(classifier.models.xgboost)
+        child_pid = next(r.server.pid for r in local_runtime._SERVERS.values() if r.owner == "test-iris-sklearn")
+    np.testing.assert_array_equal(result, classifier(VERSICOLOR)[0])
+    assert not pid_alive(child_pid)
 
 
 def test_model_metadata_shows_the_signature(tmp_path: Path) -> None:
