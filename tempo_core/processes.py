@@ -42,6 +42,7 @@ class ServerProcess:
             )
         with _LIVE_LOCK:
             _LIVE.add(self)
+        _exit_cleanly_on_sigterm()
 
     @property
     def pid(self) -> int:
@@ -76,6 +77,18 @@ class ServerProcess:
         # Worker processes of the server share its group; make sure none outlives it.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM run atexit handlers (and so stop our servers) when nobody else handles it."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @atexit.register

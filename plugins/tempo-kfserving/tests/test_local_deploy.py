@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Tuple
@@ -206,3 +209,29 @@ def test_a_second_deploy_of_a_running_model_reuses_its_server(tmp_path: Path) ->
         second = deploy_local(scaler)
         assert second.endpoint == first.endpoint
         assert second.predict(np.ones(1), "a")[1] == "A"
+
+
+def test_an_interpreter_stopped_with_sigterm_leaves_no_server_behind(tmp_path: Path) -> None:
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import sys, time, numpy as np\n"
+        "from tempo_core import model, deploy_local, local_runtime\n"
+        f"@model(name='held', local_folder={str(tmp_path / 'held')!r})\n"
+        "def held(values: np.ndarray) -> np.ndarray:\n"
+        "    return values\n"
+        "deploy_local(held)\n"
+        "print(next(iter(local_runtime._SERVERS.values())).server.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        server_pid = int(process.stdout.readline())  # type: ignore[union-attr]
+        assert pid_alive(server_pid)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    deadline = time.monotonic() + 10
+    while pid_alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(server_pid)
