@@ -51,7 +51,8 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Train the iris models, save, deploy the pipeline locally, predict, undeploy."""
-    install(session, "-e", "plugins/tempo-kfserving")
+    session.install("-e", ".", "-e", "plugins/tempo-kfserving", "scikit-learn>=1.3", "xgboost>=2")
+    session.env["TEMPO_CACHE_DIR"] = str(ROOT / ".cache" / "tempo")
     session.run("python", "examples/iris/run.py", *session.posargs)
 
 

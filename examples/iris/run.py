@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from models import get_tempo_artifacts, train
+from models import PipelineFolder, get_tempo_artifacts, train
 
 from tempo_core import deploy_local, save
 
@@ -20,6 +20,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tempo-iris-") as artifacts:
         train(artifacts)
         classifier, _, _ = get_tempo_artifacts(artifacts)
+        # The pipeline's own code needs only numpy: saying so keeps its saved environment small.
+        (Path(artifacts) / PipelineFolder).mkdir()
+        (Path(artifacts) / PipelineFolder / "requirements.txt").write_text("numpy\n")
         save(classifier)
         versicolor, setosa = np.array([[5.9, 2.8, 4.1, 1.3]]), np.array([[5.1, 3.5, 1.4, 0.2]])
         print("in-process:", classifier(versicolor), classifier(setosa))
