@@ -1,28 +1,61 @@
-"""The `tempo` command line."""
+"""The `tempo` command line: save, deploy, predict, list, undeploy, manifest, upload, plugins.
+
+Exit codes: 0 on success, 1 when tempo reports an error (the message says which and the fix), 2 for
+a command line that cannot be used as given.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import click
 
-from tempo_core.errors import TempoError
+from tempo_core.artifact import read_manifest, save
+from tempo_core.cli_loading import CliUsageError, import_model, read_data, read_options, runtime_name, to_json
+from tempo_core.details import ModelDetails
+from tempo_core.errors import DeployError, TempoError
+from tempo_core.frameworks import ModelFramework
+from tempo_core.local_runtime import LocalRuntime, protocol_of
+from tempo_core.local_state import find_record
 from tempo_core.plugins import get_plugins
+from tempo_core.reference import ModelReference
+from tempo_core.remote import ProtocolClient
+from tempo_core.signature import Signature
 from tempo_core.version import __version__
 
 __all__ = ["main", "cli"]
+
+TARGET = click.argument("target", metavar="MODULE:OBJECT")
+RUNTIME = click.option(
+    "--runtime",
+    default="local",
+    show_default=True,
+    help="Where it runs: local, docker, seldon, kserve, or any installed runtime.",
+)
+OPTIONS = click.option(
+    "--options",
+    "options_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A YAML or JSON file with the runtime's options.",
+)
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tempo")
 def cli() -> None:
-    """Define, save, serve and deploy machine-learning models and pipelines."""
+    """Define, save, serve and deploy machine-learning models and pipelines.
+
+    MODULE:OBJECT names a model in your code, e.g. `models:classifier` or `models.py:classifier`.
+    """
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@AS_JSON
 def plugins(as_json: bool) -> None:
     """List installed plugins, their versions, and what each registers."""
     infos = get_plugins().describe()
@@ -35,15 +68,133 @@ def plugins(as_json: bool) -> None:
             click.echo(f"  {kind}: {', '.join(names)}")
 
 
+@cli.command("save")
+@TARGET
+@click.option("--no-env", is_flag=True, help="Save the code only, not the environment that runs it.")
+def save_command(target: str, no_env: bool) -> None:
+    """Save a model into its local_folder: code, environment and a manifest of hashes."""
+    click.echo(str(save(import_model(target), save_env=not no_env)))
+
+
+@cli.command()
+@TARGET
+@RUNTIME
+@OPTIONS
+@AS_JSON
+def deploy(target: str, runtime: str, options_file: Path | None, as_json: bool) -> None:
+    """Deploy a model (saving it first if needed) and wait until it is ready.
+
+    On the local runtime the server keeps running after this command; stop it with `tempo undeploy`.
+    """
+    from tempo_core.api import deploy as deploy_model
+
+    overrides: dict[str, Any] = {"detach": True} if runtime_name(runtime) == "local" else {}
+    remote = deploy_model(import_model(target), read_options(runtime, options_file, **overrides))
+    if as_json:
+        click.echo(json.dumps({"name": remote.name, "runtime": remote.runtime.name, "endpoint": remote.endpoint}))
+    else:
+        click.echo(f"{remote.name} is ready at {remote.endpoint}")
+
+
+def _deployed_reference(name: str) -> tuple[ModelReference, str]:
+    record = find_record(name)
+    if record is None or not record.running():
+        raise DeployError(f"model '{name}' is not deployed on the local runtime; run `tempo deploy MODULE:OBJECT`")
+    manifest = read_manifest(record.folders[name])
+    protocol = get_plugins().protocols.get(manifest.protocol)() if manifest.protocol else None
+    return ModelReference(manifest.details, protocol), record.endpoint
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--data", required=True, help="JSON: an object by input name, or one input's value; @FILE reads a file.")
+def predict(name: str, data: str) -> None:
+    """Call a model deployed on the local runtime and print its answer as JSON."""
+    reference, endpoint = _deployed_reference(name)
+    client = ProtocolClient(reference, protocol_of(reference), endpoint)
+    try:
+        click.echo(json.dumps(to_json(client(read_data(data, reference.signature)))))
+    finally:
+        client.close()
+
+
+@cli.command("list")
+@RUNTIME
+@OPTIONS
+@AS_JSON
+def list_command(runtime: str, options_file: Path | None, as_json: bool) -> None:
+    """List the models a runtime serves (local: every process on this machine)."""
+    options = read_options(runtime, options_file)
+    deployed = get_plugins().runtimes.get(options.runtime)(options).list()
+    if as_json:
+        click.echo(json.dumps([entry.model_dump() for entry in deployed], indent=2))
+        return
+    for entry in deployed:
+        click.echo(f"{entry.name}\t{entry.status}\t{entry.endpoint}")
+
+
+@cli.command()
+@click.argument("name")
+@RUNTIME
+@OPTIONS
+def undeploy(name: str, runtime: str, options_file: Path | None) -> None:
+    """Stop a deployed model and remove what its deploy started."""
+    options = read_options(runtime, options_file)
+    runtime_object = get_plugins().runtimes.get(options.runtime)(options)
+    if isinstance(runtime_object, LocalRuntime):
+        runtime_object.undeploy_name(name)
+    else:
+        details = ModelDetails(name=name, platform=ModelFramework.Custom, signature=Signature(inputs=(), outputs=()))
+        runtime_object.undeploy(ModelReference(details))
+    click.echo(f"{name} undeployed")
+
+
+@cli.command()
+@TARGET
+@click.option("--runtime", default="seldon", show_default=True, help="seldon, kserve, or any runtime with manifests.")
+@OPTIONS
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the YAML into this folder (one file per model) instead of printing it.",
+)
+def manifest(target: str, runtime: str, options_file: Path | None, output: Path | None) -> None:
+    """Print the Kubernetes resources a cluster runtime would apply, for GitOps."""
+    from tempo_core.api import manifest as render
+
+    servable = import_model(target)
+    text = render(servable, read_options(runtime, options_file))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    (output / f"{servable.name}.yaml").write_text(text)
+    click.echo(str(output / f"{servable.name}.yaml"))
+
+
+@cli.command()
+@TARGET
+def upload(target: str) -> None:
+    """Copy a saved model's local_folder (and a pipeline's children) to its uri."""
+    from tempo_core.transfer import upload as upload_model
+
+    click.echo(upload_model(import_model(target)))
+
+
 def main() -> None:
     """Run the CLI, turning tempo's own errors into a one-line message and exit code 1."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except CliUsageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     except TempoError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)

@@ -2,48 +2,37 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import requests
 
-from tempo_core.errors import DeployError, ServerNotReadyError
+from tempo_core.errors import DeployError, ServerNotReadyError, TempoError
+from tempo_core.local_state import ServerRecord, find_record, records, remove_record, write_record
 from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
 from tempo_core.plugins import get_plugins
-from tempo_core.processes import ServerProcess, free_port
-from tempo_core.protocol import Protocol, ServerLaunch
+from tempo_core.processes import ServerProcess, free_port, process_start_time, stop_process_group
+from tempo_core.protocol import Protocol
 from tempo_core.reference import ModelReference
 from tempo_core.runtime import DeployedModel, Runtime
 
-__all__ = ["LocalRuntime"]
+__all__ = ["LocalRuntime", "protocol_of"]
 
 _POLL_SECONDS = 0.05
 
-
-@dataclass
-class _Running:
-    owner: str
-    server: ServerProcess
-    launch: ServerLaunch
-    endpoint: str
-    workdir: Path
-    children: list[str]
-    colocated: list[str]
-
-
-# Servers started by this interpreter, by the names of the models they serve (a pipeline's
-# co-located children share its entry); shared by every LocalRuntime, so a pipeline finds
-# children that were deployed on their own.
-_SERVERS: dict[str, _Running] = {}
-_SERVERS_LOCK = threading.RLock()
+# The servers this interpreter started, by owner name, to stop and reap them; what every process
+# can see is in tempo_core.local_state.
+_PROCESSES: dict[str, ServerProcess] = {}
+_LOCK = threading.RLock()
 
 
 def protocol_of(model: Servable) -> Protocol:
@@ -51,27 +40,38 @@ def protocol_of(model: Servable) -> Protocol:
     return model.protocol if model.protocol is not None else get_plugins().default_protocol()
 
 
-def _alive(name: str) -> bool:
-    running = _SERVERS.get(name)
-    return running is not None and running.server.exit_code() is None
+def _running_record(name: str) -> ServerRecord | None:
+    record = find_record(name)
+    return record if record is not None and record.running() else None
 
 
 def _stop(name: str) -> None:
-    with _SERVERS_LOCK:
-        running = _SERVERS.get(name)
-        if running is None:
+    with _LOCK:
+        record = find_record(name)
+        if record is None:
             return
-        if running.owner != name:
+        if record.owner != name:
             raise DeployError(
-                f"model '{name}' is served inside pipeline '{running.owner}''s server; undeploy '{running.owner}', "
+                f"model '{name}' is served inside pipeline '{record.owner}''s server; undeploy '{record.owner}', "
                 "or deploy the pipeline with LocalOptions(colocate=False) to run its children on their own"
             )
-        for served in (name, *running.colocated):
-            _SERVERS.pop(served, None)
-    running.server.stop()
-    shutil.rmtree(running.workdir, ignore_errors=True)
-    for child in running.children:
+        process = _PROCESSES.pop(name, None)
+        if process is not None:
+            process.stop()
+        else:
+            stop_process_group(record.pid, record.start_time)
+        shutil.rmtree(record.workdir, ignore_errors=True)
+        remove_record(name)
+    for child in record.children:
         _stop(child)
+
+
+@atexit.register
+def _stop_started_here() -> None:
+    """Stop what this interpreter started (not detached) and forget it, before the interpreter exits."""
+    for owner in list(_PROCESSES):
+        with contextlib.suppress(TempoError, OSError):
+            _stop(owner)
 
 
 class LocalRuntime(Runtime):
@@ -79,6 +79,7 @@ class LocalRuntime(Runtime):
 
     A pipeline's children are served in the pipeline's own server and called in-process
     (`LocalOptions(colocate=True)`, the default), except children already deployed on their own.
+    Every process on the machine sees the same deployments (`tempo list`).
     """
 
     name: ClassVar[str] = "local"
@@ -96,45 +97,54 @@ class LocalRuntime(Runtime):
         """Start the model's server (with its children for a pipeline); a running model is left as it is."""
         from tempo_core.environment import ensure_python
 
-        with _SERVERS_LOCK:
-            if _alive(model.name):
+        with _LOCK:
+            if _running_record(model.name) is not None:
                 return
-            _SERVERS.pop(model.name, None)
+            stale = find_record(model.name)
+            if stale is not None and stale.owner == model.name:
+                _stop(model.name)
             endpoints, colocated, started = self._place_children(model)
-        folder = Path(model.details.local_folder or "")
-        # Prepackaged servers run in this interpreter; custom code in the environment it was saved with.
-        python = ensure_python(folder) if model.details.platform.is_custom_code else Path(sys.executable)
-        workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
-        port = free_port(self._options.host)
-        try:
-            launch = protocol_of(model).server_launch(
-                model,
-                folder,
-                workdir,
-                port,
-                self._options,
-                python=str(python),
-                child_endpoints=endpoints,
-                colocated=colocated,
+            folder = Path(model.details.local_folder or "")
+            # Prepackaged servers run in this interpreter; custom code in the environment it was saved with.
+            python = ensure_python(folder) if model.details.platform.is_custom_code else Path(sys.executable)
+            workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
+            port = free_port(self._options.host)
+            try:
+                launch = protocol_of(model).server_launch(
+                    model,
+                    folder,
+                    workdir,
+                    port,
+                    self._options,
+                    python=str(python),
+                    child_endpoints=endpoints,
+                    colocated=colocated,
+                )
+                log_path = workdir / "server.log"
+                server = ServerProcess(launch.argv, launch.workdir, launch.env, log_path, detach=self._options.detach)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                for child in started:
+                    _stop(child)
+                raise
+            if not self._options.detach:
+                _PROCESSES[model.name] = server
+            write_record(
+                ServerRecord(
+                    owner=model.name,
+                    serves=[model.name, *(child.name for child in colocated)],
+                    pid=server.pid,
+                    start_time=process_start_time(server.pid) or 0,
+                    endpoint=f"http://{self._options.host}:{port}",
+                    workdir=str(workdir),
+                    log_path=str(log_path),
+                    ready_paths=list(launch.ready_paths),
+                    folders={
+                        served.name: served.details.local_folder or "" for served in (model, *colocated)
+                    },
+                    children=started,
+                )
             )
-            server = ServerProcess(launch.argv, launch.workdir, launch.env, workdir / "server.log")
-        except BaseException:
-            shutil.rmtree(workdir, ignore_errors=True)
-            for child in started:
-                _stop(child)
-            raise
-        running = _Running(
-            model.name,
-            server,
-            launch,
-            f"http://{self._options.host}:{port}",
-            workdir,
-            started,
-            [child.name for child in colocated],
-        )
-        with _SERVERS_LOCK:
-            for served in (model.name, *running.colocated):
-                _SERVERS[served] = running
 
     def _place_children(self, model: Servable) -> tuple[dict[str, str], list[Servable], list[str]]:
         """Where each child of a pipeline runs: already deployed, co-located, or started now on its own."""
@@ -145,72 +155,81 @@ class LocalRuntime(Runtime):
         started: list[str] = []
         for child in model.models:
             target = child.resolve() if isinstance(child, ModelReference) else child
-            if _alive(target.name):
-                endpoints[target.name] = _SERVERS[target.name].endpoint
+            running = _running_record(target.name)
+            if running is not None:
+                endpoints[target.name] = running.endpoint
             elif self._options.colocate and not isinstance(target, Pipeline):
                 colocated.append(target)
             else:
                 self.deploy(target)
                 self.wait_ready(target)
                 started.append(target.name)
-                endpoints[target.name] = _SERVERS[target.name].endpoint
+                endpoints[target.name] = self.endpoint(target)
         return endpoints, colocated, started
 
-    def _running(self, model: Servable) -> _Running:
-        running = _SERVERS.get(model.name)
-        if running is None:
+    def _record(self, model: Servable) -> ServerRecord:
+        record = find_record(model.name)
+        if record is None:
             raise DeployError(f"model '{model.name}' is not deployed on the local runtime; deploy it first")
-        return running
+        return record
 
     def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
         """Poll the server's ready endpoints until they answer 200, the process dies, or time runs out."""
-        running = self._running(model)
-        deadline = time.monotonic() + (timeout if timeout is not None else self._options.startup_timeout)
-        pending = list(running.launch.ready_paths)
+        record = self._record(model)
+        limit = timeout if timeout is not None else self._options.startup_timeout
+        deadline = time.monotonic() + limit
+        pending = list(record.ready_paths)
         with requests.Session() as session:
             while pending:
-                code = running.server.exit_code()
-                if code is not None:
-                    lines = running.server.last_lines()
-                    self.undeploy(model)
+                if not record.running():
+                    lines = _last_lines(record)
+                    _stop(record.owner)
                     raise ServerNotReadyError(
-                        f"the server of model '{model.name}' exited with code {code} while starting; "
-                        f"its last lines:\n{lines}"
+                        f"the server of model '{model.name}' exited while starting; its last lines:\n{lines}"
                     )
                 try:
-                    if session.get(running.endpoint + pending[0], timeout=1.0).status_code == 200:
+                    if session.get(record.endpoint + pending[0], timeout=1.0).status_code == 200:
                         pending.pop(0)
                         continue
                 except requests.RequestException:
                     pass
                 if time.monotonic() > deadline:
-                    lines = running.server.last_lines()
-                    self.undeploy(model)
+                    lines = _last_lines(record)
+                    _stop(record.owner)
                     raise ServerNotReadyError(
-                        f"model '{model.name}' was not ready at {running.endpoint}{pending[0]} after "
-                        f"{self._options.startup_timeout:.0f} s; raise LocalOptions(startup_timeout=...) if it "
-                        f"loads slowly. The server's last lines:\n{lines}"
+                        f"model '{model.name}' was not ready at {record.endpoint}{pending[0]} after {limit:.0f} s; "
+                        f"raise LocalOptions(startup_timeout=...) if it loads slowly. The server's last lines:\n{lines}"
                     )
                 time.sleep(_POLL_SECONDS)
 
     def endpoint(self, model: Servable) -> str:
         """The base URL of the model's server."""
-        return self._running(model).endpoint
+        return self._record(model).endpoint
 
     def undeploy(self, model: Servable) -> None:
         """Stop the model's server and the children its deploy started; a no-op when nothing runs."""
         _stop(model.name)
 
+    def undeploy_name(self, name: str) -> None:
+        """Stop the server of the model called `name`, whichever process started it."""
+        _stop(name)
+
     def list(self) -> list[DeployedModel]:
-        """The servers this interpreter started that are still running."""
-        with _SERVERS_LOCK:
-            items = list(_SERVERS.items())
+        """Every model the local runtime serves on this machine, from any process."""
         return [
             DeployedModel(
                 name=name,
                 runtime=self.name,
-                endpoint=running.endpoint,
-                status="running" if running.server.exit_code() is None else f"exited ({running.server.exit_code()})",
+                endpoint=record.endpoint,
+                status="running" if record.running() else "exited",
             )
-            for name, running in items
+            for record in records()
+            for name in record.serves
         ]
+
+
+def _last_lines(record: ServerRecord, count: int = 20) -> str:
+    try:
+        return "".join(Path(record.log_path).read_text(errors="replace").splitlines(keepends=True)[-count:])
+    except OSError:
+        return ""

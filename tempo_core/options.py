@@ -33,3 +33,8 @@ class LocalOptions(RuntimeOptions):
         description="Serve a pipeline's children in the pipeline's own server and call them in-process; "
         "children already deployed on their own are called over the network either way.",
     )
+    detach: bool = Field(
+        default=False,
+        description="Keep the server running after this interpreter exits (as `tempo deploy` does); "
+        "stop it with `tempo undeploy NAME`.",
+    )

@@ -9,10 +9,11 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
-__all__ = ["free_port", "ServerProcess"]
+__all__ = ["free_port", "ServerProcess", "process_start_time", "stop_process_group", "is_running"]
 
 _LIVE: set[ServerProcess] = set()
 _LIVE_LOCK = threading.Lock()
@@ -28,7 +29,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ServerProcess:
     """A server started as a child process in its own session, its output kept in a log file."""
 
-    def __init__(self, argv: list[str], workdir: Path, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, argv: list[str], workdir: Path, env: dict[str, str], log_path: Path, *, detach: bool = False
+    ) -> None:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self._process = subprocess.Popen(
@@ -40,9 +43,10 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        with _LIVE_LOCK:
-            _LIVE.add(self)
-        _exit_cleanly_on_sigterm()
+        if not detach:  # a detached server outlives this interpreter on purpose (e.g. `tempo deploy`)
+            with _LIVE_LOCK:
+                _LIVE.add(self)
+            _exit_cleanly_on_sigterm()
 
     @property
     def pid(self) -> int:
@@ -77,6 +81,35 @@ class ServerProcess:
         # Worker processes of the server share its group; make sure none outlives it.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of a process (clock ticks since boot), to tell it from a later one with its PID."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == "Z":  # a zombie has ended; only its parent has not collected it yet
+        return None
+    return int(fields[19])
+
+
+def is_running(pid: int, start_time: int) -> bool:
+    """Whether the process `pid` that started at `start_time` is still running."""
+    return process_start_time(pid) == start_time
+
+
+def stop_process_group(pid: int, start_time: int, timeout: float = 10.0) -> None:
+    """Stop a server another interpreter started (it leads its own group): SIGTERM, then SIGKILL."""
+    if not is_running(pid, start_time):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while is_running(pid, start_time) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _exit_cleanly_on_sigterm() -> None:

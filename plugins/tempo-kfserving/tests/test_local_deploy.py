@@ -6,7 +6,6 @@ Every server here is a real `mlserver start` child process on loopback; nothing 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,8 +16,9 @@ from typing import Tuple
 import numpy as np
 import pytest
 import requests
+from tests_support import pid_alive
 
-from tempo_core import deploy_local, load, local_runtime, model, predictmethod, save
+from tempo_core import deploy_local, load, local_state, model, predictmethod, save
 from tempo_core.errors import DeployError, RemoteError, ServerNotReadyError
 from tempo_core.options import LocalOptions
 
@@ -28,16 +28,8 @@ VERSICOLOR = np.array([[5.9, 2.8, 4.1, 1.3]])
 SETOSA = np.array([[5.1, 3.5, 1.4, 0.2]])
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def server_pids() -> set[int]:
-    return {running.server.pid for running in local_runtime._SERVERS.values()}
+    return {record.pid for record in local_state.records()}
 
 
 def make_scaler(folder: Path):  # type: ignore[no-untyped-def]
@@ -133,7 +125,7 @@ def test_a_pipeline_calls_a_child_deployed_on_its_own_over_the_network(iris_arti
         result, _ = remote.predict(VERSICOLOR)
         with pytest.raises(DeployError, match=r"served inside pipeline 'classifier'"):
             remote.runtime.undeploy(classifier.models.xgboost)
-        child_pid = next(r.server.pid for r in local_runtime._SERVERS.values() if r.owner == "test-iris-sklearn")
+        child_pid = local_state.find_record("test-iris-sklearn").pid  # type: ignore[union-attr]
     np.testing.assert_array_equal(result, classifier(VERSICOLOR)[0])
     assert not pid_alive(child_pid)
 
@@ -215,12 +207,12 @@ def test_an_interpreter_stopped_with_sigterm_leaves_no_server_behind(tmp_path: P
     script = tmp_path / "serve.py"
     script.write_text(
         "import sys, time, numpy as np\n"
-        "from tempo_core import model, deploy_local, local_runtime\n"
+        "from tempo_core import model, deploy_local, local_state\n"
         f"@model(name='held', local_folder={str(tmp_path / 'held')!r})\n"
         "def held(values: np.ndarray) -> np.ndarray:\n"
         "    return values\n"
         "deploy_local(held)\n"
-        "print(next(iter(local_runtime._SERVERS.values())).server.pid, flush=True)\n"
+        "print(local_state.find_record('held').pid, flush=True)\n"
         "time.sleep(120)\n"
     )
     process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
