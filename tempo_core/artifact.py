@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
+import shutil
 import sys
 import sysconfig
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,8 @@ from pydantic import BaseModel
 
 from tempo_core.custom import CustomModel
 from tempo_core.details import ModelDetails
-from tempo_core.errors import ArtifactError, ArtifactIntegrityError
-from tempo_core.files import atomic_write_bytes, iter_files, sha256_of, staged_file
+from tempo_core.errors import ArtifactError, ArtifactIntegrityError, UnknownPluginObjectError
+from tempo_core.files import iter_files, replace_folder, sha256_of
 from tempo_core.model import Model, Servable, as_servable
 from tempo_core.pipeline import Pipeline
 from tempo_core.reference import ModelReference
@@ -27,6 +30,7 @@ __all__ = ["save", "load", "read_manifest", "ArtifactManifest", "MANIFEST_FILE",
 
 MANIFEST_FILE = "tempo.json"
 CODE_FILE = "model.pickle"
+ENVIRONMENT_DIR = "environment"
 _PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -101,20 +105,22 @@ def _folder_of(servable: Servable) -> Path:
     return Path(servable.details.local_folder)
 
 
-def _capture_environment(servable: CustomModel, folder: Path) -> dict[str, Any]:
+def _capture_environment(servable: CustomModel, folder: Path, staging: Path) -> dict[str, Any]:
     from tempo_core.environment import capture_environment
 
     requirements = next(
         (folder / name for name in ("requirements.txt", "conda.yaml") if (folder / name).exists()), None
     )
-    protocol = servable.protocol
-    if protocol is None:
+    serving: tuple[str, ...] = ()
+    if servable.protocol is not None:
+        serving = servable.protocol.server_requirements
+    else:
         from tempo_core.plugins import get_plugins
 
-        protocol = get_plugins().default_protocol()
-    record = capture_environment(
-        folder, requirements=requirements, include=("tempo-core", *protocol.server_requirements)
-    )
+        # Without a protocol plugin installed there is no server to provision for yet.
+        with contextlib.suppress(UnknownPluginObjectError):
+            serving = get_plugins().default_protocol().server_requirements
+    record = capture_environment(staging, requirements=requirements, include=("tempo-core", *serving))
     return record.model_dump(mode="json")
 
 
@@ -122,7 +128,9 @@ def save(obj: Any, save_env: bool = True) -> Path:
     """Save a model into its `local_folder`: its pickled code, its environment and a manifest of hashes.
 
     A pipeline's children are saved too, each into its own folder, and the pipeline keeps references
-    to them rather than their code. Returns the folder.
+    to them rather than their code. Everything is written to a staging folder first and put in place
+    by renames, so a failed save (an unpicklable object, a full disk) leaves the previous artifact
+    intact. Returns the folder.
     """
     servable = as_servable(obj)
     if isinstance(servable, Pipeline):
@@ -130,18 +138,40 @@ def save(obj: Any, save_env: bool = True) -> Path:
             save(child, save_env=save_env)
     folder = _folder_of(servable)
     folder.mkdir(parents=True, exist_ok=True)
-    environment = None
-    if isinstance(servable, CustomModel):
-        code = _pickle(servable)
-        if save_env:
-            environment = _capture_environment(servable, folder)
-        with staged_file(folder / CODE_FILE) as staged:
-            staged.write_bytes(code)
-    elif not folder.is_dir() or not any(folder.iterdir()):
+    if not servable.details.platform.is_custom_code and not any(iter_files(folder, skip=set())):
         raise ArtifactError(
             f"model '{servable.name}': local_folder {folder} holds no trained model; save the framework's "
             "model file there (e.g. model.joblib) before saving the tempo model."
         )
+    staging = Path(tempfile.mkdtemp(prefix=".tempo-save-", dir=folder))
+    try:
+        staged = _stage(servable, folder, staging, save_env)
+        _commit(staging, folder, staged)
+    except OSError as exc:
+        raise ArtifactError(
+            f"model '{servable.name}' could not be saved into {folder}: {exc.strerror or exc}; the previous "
+            "artifact is unchanged. Free space or fix permissions there and save again."
+        ) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> list[str]:
+    """Write the new code, environment and manifest into `staging`; return what replaces what in `folder`."""
+    staged: list[str] = []
+    environment = None
+    if isinstance(servable, CustomModel):
+        (staging / CODE_FILE).write_bytes(_pickle(servable))
+        staged.append(CODE_FILE)
+        if save_env:
+            environment = _capture_environment(servable, folder, staging)
+            staged.append(ENVIRONMENT_DIR)
+    files = {
+        path.relative_to(folder).as_posix(): sha256_of(path)
+        for path in iter_files(folder, skip={MANIFEST_FILE, *staged})
+    }
+    files.update({path.relative_to(staging).as_posix(): sha256_of(path) for path in iter_files(staging, skip=set())})
     manifest = ArtifactManifest(
         tempo_version=__version__,
         python_version=_PYTHON,
@@ -151,12 +181,19 @@ def save(obj: Any, save_env: bool = True) -> Path:
         if isinstance(servable, Pipeline)
         else {},
         environment=environment,
-        files={
-            path.relative_to(folder).as_posix(): sha256_of(path) for path in iter_files(folder, skip={MANIFEST_FILE})
-        },
+        files=dict(sorted(files.items())),
     )
-    atomic_write_bytes(folder / MANIFEST_FILE, manifest.model_dump_json(indent=2).encode())
-    return folder
+    (staging / MANIFEST_FILE).write_bytes(manifest.model_dump_json(indent=2).encode())
+    return [*staged, MANIFEST_FILE]
+
+
+def _commit(staging: Path, folder: Path, staged: list[str]) -> None:
+    """Put the staged entries in place by renames, the manifest last."""
+    for name in staged:
+        if (staging / name).is_dir():
+            replace_folder(staging / name, folder / name)
+        else:
+            os.replace(staging / name, folder / name)
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> ArtifactManifest:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["sha256_of", "atomic_write_bytes", "staged_file", "iter_files"]
+__all__ = ["sha256_of", "atomic_write_bytes", "staged_file", "iter_files", "replace_folder"]
 
 _CHUNK = 1 << 20
 
@@ -46,8 +48,25 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
 
 
 def iter_files(folder: Path, *, skip: set[str]) -> Iterator[Path]:
-    """Every regular file under `folder`, sorted, except names in `skip` and hidden staging files."""
+    """Every regular file under `folder`, sorted, except paths in or under `skip` and hidden ones."""
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and relative.as_posix() not in skip and not relative.name.startswith("."):
+        hidden = any(part.startswith(".") for part in relative.parts)
+        skipped = any(relative.as_posix() == item or relative.as_posix().startswith(item + "/") for item in skip)
+        if path.is_file() and not hidden and not skipped:
             yield path
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put the folder `new` in place of `target` by renames; if that fails, `target` is left as it was."""
+    if not target.exists():
+        new.rename(target)
+        return
+    previous = target.with_name(f".{target.name}-old-{uuid.uuid4().hex[:8]}")
+    target.rename(previous)
+    try:
+        new.rename(target)
+    except BaseException:
+        previous.rename(target)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)

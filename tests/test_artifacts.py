@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Tuple
 
@@ -143,3 +145,40 @@ def test_saving_twice_is_stable(tmp_path: Path) -> None:
         save(doubler, save_env=False)
 
     assert sorted(path.name for path in (tmp_path / "doubler").iterdir()) == [CODE_FILE, MANIFEST_FILE]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs, so writes fail with 'No space left on device' as on a full disk."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def make_weighted(folder: Path, weights: np.ndarray):  # type: ignore[no-untyped-def]
+    @model(name="weighted", local_folder=str(folder))
+    def weighted(values: np.ndarray) -> np.ndarray:
+        return values * weights.sum()
+
+    return weighted
+
+
+def test_a_full_disk_leaves_the_previous_artifact_intact(tiny_disk: Path) -> None:
+    folder = tiny_disk / "weighted"
+    save(make_weighted(folder, np.ones(4)), save_env=False)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    (tiny_disk / "ballast").write_bytes(b"\0" * (1024 * 1024 - 300 * 1024))
+
+    with pytest.raises(
+        ArtifactError, match=r"could not be saved.*No space left on device.*previous artifact is unchanged"
+    ):
+        save(make_weighted(folder, np.ones(80_000)), save_env=False)
+
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    np.testing.assert_array_equal(load(folder)(np.ones(1)), [4.0])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tempo_core.files import replace_folder
 
 
 @contextmanager
@@ -21,20 +22,6 @@ def replacing_folder(target: Path) -> Iterator[Path]:
     staging.chmod(0o755)
     try:
         yield staging
-        _swap(staging, target)
+        replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap(staging: Path, target: Path) -> None:
-    if not target.exists():
-        staging.rename(target)
-        return
-    previous = target.with_name(f".{target.name}-old-{uuid.uuid4().hex[:8]}")
-    target.rename(previous)
-    try:
-        staging.rename(target)
-    except BaseException:
-        previous.rename(target)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
