@@ -20,7 +20,7 @@ from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
 from tempo_core.plugins import get_plugins
-from tempo_core.processes import ServerProcess, free_port, process_start_time, stop_process_group
+from tempo_core.processes import ServerProcess, free_port, port_is_free, process_start_time, stop_process_group
 from tempo_core.protocol import Protocol
 from tempo_core.reference import ModelReference
 from tempo_core.runtime import DeployedModel, Runtime
@@ -101,14 +101,18 @@ class LocalRuntime(Runtime):
             if _running_record(model.name) is not None:
                 return
             stale = find_record(model.name)
+            previous_port = None
             if stale is not None and stale.owner == model.name:
+                # Come back on the same port, so pipelines that call this model find it again.
+                previous_port = int(stale.endpoint.rsplit(":", 1)[1])
                 _stop(model.name)
             endpoints, colocated, started = self._place_children(model)
             folder = Path(model.details.local_folder or "")
             # Prepackaged servers run in this interpreter; custom code in the environment it was saved with.
             python = ensure_python(folder) if model.details.platform.is_custom_code else Path(sys.executable)
             workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
-            port = free_port(self._options.host)
+            port = previous_port if previous_port and port_is_free(self._options.host, previous_port) else None
+            port = port or free_port(self._options.host)
             try:
                 launch = protocol_of(model).server_launch(
                     model,
@@ -139,9 +143,7 @@ class LocalRuntime(Runtime):
                     workdir=str(workdir),
                     log_path=str(log_path),
                     ready_paths=list(launch.ready_paths),
-                    folders={
-                        served.name: served.details.local_folder or "" for served in (model, *colocated)
-                    },
+                    folders={served.name: served.details.local_folder or "" for served in (model, *colocated)},
                     children=started,
                 )
             )

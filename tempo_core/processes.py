@@ -13,7 +13,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-__all__ = ["free_port", "ServerProcess", "process_start_time", "stop_process_group", "is_running"]
+__all__ = ["free_port", "port_is_free", "ServerProcess", "process_start_time", "stop_process_group", "is_running"]
 
 _LIVE: set[ServerProcess] = set()
 _LIVE_LOCK = threading.Lock()
@@ -24,6 +24,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on `host:port` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class ServerProcess:
