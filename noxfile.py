@@ -14,7 +14,8 @@ TEST_EXTRAS = ".[test]"
 # Each package: what to install beside tempo-core, and where its tests live.
 PACKAGES = {
     "core": ([], ["tests"]),
-    "kfserving": (["-e", "plugins/tempo-kfserving"], ["plugins/tempo-kfserving/tests"]),
+    "kfserving": (["-e", "plugins/tempo-kfserving[kubernetes]"], ["plugins/tempo-kfserving/tests"]),
+    "seldon": (["-e", "plugins/tempo-kfserving", "-e", "plugins/tempo-seldon"], ["plugins/tempo-seldon/tests"]),
 }
 
 

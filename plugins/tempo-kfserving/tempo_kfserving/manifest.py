@@ -1,0 +1,138 @@
+"""InferenceServiceGenerator: the InferenceService (serving.kserve.io/v1beta1) that serves a tempo model.
+
+Standard artifacts name their `modelFormat`, `storageUri` and `protocolVersion: v2`, and KServe picks the serving
+runtime (MLServer for sklearn, xgboost, lightgbm and mlflow; Triton for onnx, tensorflow, pytorch). Custom models
+and pipelines run in a custom container: an MLServer image with tempo-kfserving installed (`serverImage`), told by
+its environment to load the artifact KServe's storage initializer downloads from `STORAGE_URI` to /mnt/models. A
+pipeline's children each get their own InferenceService, listed before the pipeline's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from tempo_core.errors import DeployError
+from tempo_core.frameworks import ModelFramework
+from tempo_core.kubernetes import (
+    CustomResource,
+    KubernetesOptions,
+    KubernetesRuntimeOptions,
+    env_list,
+    labels_for,
+    servables_in_order,
+    storage_uri,
+    tempo_server_env,
+)
+from tempo_core.manifest import ManifestGenerator
+from tempo_core.model import Servable
+from tempo_core.options import RuntimeOptions
+from tempo_core.pipeline import Pipeline
+from tempo_kfserving.endpoints import in_cluster_endpoint, service_name
+
+__all__ = ["InferenceServiceGenerator", "INFERENCE_SERVICE", "MODEL_FORMATS"]
+
+INFERENCE_SERVICE = CustomResource("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService")
+# KServe's model format names, which its serving runtimes declare they support.
+MODEL_FORMATS = {
+    ModelFramework.SKLearn: "sklearn",
+    ModelFramework.XGBoost: "xgboost",
+    ModelFramework.LightGBM: "lightgbm",
+    ModelFramework.MLFlow: "mlflow",
+    ModelFramework.ONNX: "onnx",
+    ModelFramework.TensorFlow: "tensorflow",
+    ModelFramework.PyTorch: "pytorch",
+    ModelFramework.Triton: "triton",
+}
+# The URI schemes KServe's storage initializer downloads (it does not read rclone remotes).
+STORAGE_SCHEMES = ("s3", "gs", "hdfs", "webhdfs", "http", "https", "pvc", "hf", "oci")
+CONTAINER_NAME = "kserve-container"  # the name KServe gives, and expects of, the serving container
+HTTP_PORT = "8080"  # the port KServe sends a custom container's traffic to
+_MAX_NAME = 63
+
+
+def _remote(options: RuntimeOptions) -> KubernetesOptions:
+    if not isinstance(options, KubernetesRuntimeOptions):
+        raise DeployError(f"an InferenceService is rendered from KFServingOptions(...), got {type(options).__name__}")
+    remote = options.remote_options
+    if remote.authSecretName:
+        raise DeployError(
+            f"KServe finds storage credentials through the predictor's service account, not a Secret's name "
+            f"('{remote.authSecretName}'); set remote_options serviceAccountName to an account that lists the Secret "
+            "(tempo_kfserving.storage_credentials_manifests renders both) and drop authSecretName"
+        )
+    return remote
+
+
+class InferenceServiceGenerator(ManifestGenerator):
+    """Renders a model's InferenceService, and its children's before it for a pipeline."""
+
+    def render(self, model: Servable, options: RuntimeOptions) -> list[dict[str, Any]]:
+        """One InferenceService per model, children first, each named after its model."""
+        remote = _remote(options)
+        return [self.inference_service(servable, remote) for servable in servables_in_order(model)]
+
+    def inference_service(self, model: Servable, remote: KubernetesOptions) -> dict[str, Any]:
+        """The InferenceService of one model (a pipeline's children are rendered separately)."""
+        if len(service_name(model.name)) > _MAX_NAME:
+            raise DeployError(
+                f"model '{model.name}': KServe would name its service '{service_name(model.name)}', longer than "
+                f"{_MAX_NAME} characters; shorten the model's name"
+            )
+        protocol = model.protocol.name if model.protocol is not None else "v2"
+        if protocol != "v2":
+            raise DeployError(
+                f"model '{model.name}' uses the '{protocol}' protocol; tempo serves KServe models over the V2 "
+                "protocol only, so leave its protocol unset"
+            )
+        uri = storage_uri(model)
+        if urlsplit(uri).scheme not in STORAGE_SCHEMES:
+            raise DeployError(
+                f"model '{model.name}': KServe cannot download {uri!r}; it reads {', '.join(STORAGE_SCHEMES)} URIs, "
+                "not rclone remotes"
+            )
+        predictor: dict[str, Any] = {}
+        if remote.serviceAccountName:
+            predictor["serviceAccountName"] = remote.serviceAccountName
+        predictor["minReplicas"] = remote.replicas
+        predictor["maxReplicas"] = max(remote.replicas, 1)
+        if model.details.platform.is_custom_code:
+            predictor["containers"] = [self._server_container(model, uri, remote)]
+        else:
+            predictor["model"] = self._model_spec(model, uri, remote)
+        return {
+            "apiVersion": INFERENCE_SERVICE.api_version,
+            "kind": INFERENCE_SERVICE.kind,
+            "metadata": {"name": model.name, "namespace": remote.namespace, "labels": labels_for(model)},
+            "spec": {"predictor": predictor},
+        }
+
+    def _model_spec(self, model: Servable, uri: str, remote: KubernetesOptions) -> dict[str, Any]:
+        platform = model.details.platform
+        if platform not in MODEL_FORMATS:
+            raise DeployError(
+                f"model '{model.name}': KServe has no serving runtime for {platform.name} artifacts; wrap them in a "
+                "@model"
+            )
+        spec: dict[str, Any] = {
+            "modelFormat": {"name": MODEL_FORMATS[platform]},
+            "protocolVersion": "v2",
+            "storageUri": uri,
+        }
+        if remote.resources is not None:
+            spec["resources"] = remote.resources.as_manifest()
+        return spec
+
+    def _server_container(self, model: Servable, uri: str, remote: KubernetesOptions) -> dict[str, Any]:
+        if not remote.serverImage:
+            raise DeployError(
+                f"model '{model.name}' is custom code, which KServe runs in a container you name: set remote_options "
+                "serverImage to an MLServer 1.7 image with tempo-kfserving and the model's requirements installed"
+            )
+        children = model.models if isinstance(model, Pipeline) else ()
+        endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
+        env = {"STORAGE_URI": uri, "MLSERVER_HTTP_PORT": HTTP_PORT, **tempo_server_env(model, endpoints)}
+        container: dict[str, Any] = {"name": CONTAINER_NAME, "image": remote.serverImage, "env": env_list(env)}
+        if remote.resources is not None:
+            container["resources"] = remote.resources.as_manifest()
+        return container

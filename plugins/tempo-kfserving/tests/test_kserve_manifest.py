@@ -1,0 +1,185 @@
+"""InferenceServices rendered for every framework and for the iris pipeline, checked against KServe's real CRD.
+
+Each manifest is validated with jsonschema against the v1beta1 `openAPIV3Schema` of KServe v0.20.0's CRD
+(tests/specs), and again against a strict copy that refuses unknown fields (as an API server with strict field
+validation does), and every name Kubernetes derives objects from is checked to be a DNS-1123 label.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Tuple
+
+import numpy as np
+import pytest
+import yaml
+
+from tempo_core import Model, ModelFramework, manifest, model, predictmethod
+from tempo_core.errors import DeployError
+from tempo_core.kubernetes.validation import manifest_errors, strict_schema
+from tempo_core.model import Servable, as_servable
+from tempo_kfserving import KFServingOptions
+
+SPECS = Path(__file__).parent / "specs"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+IMAGE = "registry.example.com/tempo-mlserver:0.1.0"
+OPTIONS = KFServingOptions(remote_options={"namespace": "production", "serverImage": IMAGE})
+FULL_OPTIONS = KFServingOptions(
+    remote_options={
+        "namespace": "production",
+        "serviceAccountName": "minio-reader",
+        "replicas": 2,
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": 1}},
+        "serverImage": IMAGE,
+    }
+)
+FRAMEWORKS = [
+    ModelFramework.SKLearn,
+    ModelFramework.XGBoost,
+    ModelFramework.LightGBM,
+    ModelFramework.MLFlow,
+    ModelFramework.ONNX,
+    ModelFramework.TensorFlow,
+    ModelFramework.PyTorch,
+    ModelFramework.Triton,
+]
+
+
+@pytest.fixture(scope="session")
+def kserve_schema() -> dict[str, Any]:
+    """The InferenceService v1beta1 `openAPIV3Schema` of KServe v0.20.0, loaded once (see specs/README.md)."""
+    schema: dict[str, Any] = json.loads((SPECS / "inferenceservice.schema.json").read_text())
+    return schema
+
+
+@pytest.fixture(scope="session")
+def strict_kserve_schema(kserve_schema: dict[str, Any]) -> dict[str, Any]:
+    return strict_schema(kserve_schema)
+
+
+def custom_function() -> Servable:
+    @model(name="scaler", uri="s3://models/scaler", local_folder="/tmp/never-used/scaler")
+    def scaler(values: np.ndarray, label: str) -> Tuple[np.ndarray, str]:
+        return values * 2, label.upper()
+
+    return scaler
+
+
+def custom_class() -> Servable:
+    @model(name="detector", uri="gs://models/detector", local_folder="/tmp/never-used/detector")
+    class Detector:
+        @predictmethod
+        def detect(self, payload: np.ndarray) -> dict:
+            return {"outlier": bool(payload.max() > 10)}
+
+    return as_servable(Detector)
+
+
+def all_models() -> list[Servable]:
+    standard = [Model(name=f"{p.value}-model", platform=p, uri=f"s3://models/{p.value}") for p in FRAMEWORKS]
+    return [*standard, custom_function(), custom_class()]
+
+
+def documents(servable: Any, options: KFServingOptions = OPTIONS) -> list[dict[str, Any]]:
+    return list(yaml.safe_load_all(manifest(servable, options)))
+
+
+def check_valid(document: dict[str, Any], schema: dict[str, Any], strict: dict[str, Any]) -> None:
+    assert manifest_errors(document, schema) == []
+    assert manifest_errors(document, strict) == []
+    name = document["metadata"]["name"]
+    containers = document["spec"]["predictor"].get("containers", [])
+    names = [name, f"{name}-predictor", *(container["name"] for container in containers)]
+    assert all(DNS_LABEL.match(item) for item in names), names
+
+
+@pytest.mark.parametrize("options", [OPTIONS, FULL_OPTIONS], ids=["minimal-options", "every-option"])
+@pytest.mark.parametrize("servable", all_models(), ids=lambda servable: servable.name)
+def test_every_framework_renders_a_valid_inference_service(
+    servable: Servable, options: KFServingOptions, kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
+) -> None:
+    (document,) = documents(servable, options)
+
+    check_valid(document, kserve_schema, strict_kserve_schema)
+    assert document["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "tempo", "tempo.io/model": servable.name}
+
+
+@pytest.mark.parametrize(
+    ("platform", "format_name"),
+    [(ModelFramework.SKLearn, "sklearn"), (ModelFramework.XGBoost, "xgboost"), (ModelFramework.ONNX, "onnx")],
+)
+def test_a_standard_artifact_names_its_format_storage_and_the_v2_protocol(
+    platform: ModelFramework, format_name: str
+) -> None:
+    (document,) = documents(Model(name="iris", platform=platform, uri="s3://models/iris"), FULL_OPTIONS)
+    predictor = document["spec"]["predictor"]
+
+    assert predictor["model"] == {
+        "modelFormat": {"name": format_name},
+        "protocolVersion": "v2",
+        "storageUri": "s3://models/iris",
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": 1}},
+    }
+    assert predictor["serviceAccountName"] == "minio-reader"
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (2, 2)
+
+
+def test_the_iris_pipeline_renders_its_children_first_and_finds_them_in_the_cluster(
+    iris_artifacts: str, kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
+) -> None:
+    from models import get_tempo_artifacts
+
+    classifier, _, _ = get_tempo_artifacts(iris_artifacts)
+    rendered = manifest(classifier, FULL_OPTIONS)
+    docs = list(yaml.safe_load_all(rendered))
+
+    assert [doc["metadata"]["name"] for doc in docs] == ["test-iris-sklearn", "test-iris-xgboost", "classifier"]
+    for doc in docs:
+        check_valid(doc, kserve_schema, strict_kserve_schema)
+    (container,) = docs[-1]["spec"]["predictor"]["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert container["name"] == "kserve-container" and container["image"] == IMAGE
+    assert env["STORAGE_URI"] == "s3://tempo/basic/pipeline"
+    assert env["MLSERVER_MODEL_URI"] == "/mnt/models"
+    assert json.loads(env["MLSERVER_MODEL_EXTRA"]) == {
+        "child_endpoints": {
+            "test-iris-sklearn": "http://test-iris-sklearn-predictor.production.svc.cluster.local",
+            "test-iris-xgboost": "http://test-iris-xgboost-predictor.production.svc.cluster.local",
+        }
+    }
+    assert iris_artifacts not in rendered, "no local path in a manifest"
+    assert manifest(classifier, FULL_OPTIONS) == rendered, "the same model renders the same bytes"
+
+
+def test_strict_validation_catches_a_misspelt_field(
+    kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
+) -> None:
+    (document,) = documents(Model(name="iris", platform=ModelFramework.SKLearn, uri="s3://m/iris"))
+    document["spec"]["predictor"]["model"]["storageURI"] = document["spec"]["predictor"]["model"].pop("storageUri")
+
+    assert manifest_errors(document, kserve_schema) == []
+    assert any("storageURI" in error for error in manifest_errors(document, strict_kserve_schema))
+
+
+@pytest.mark.parametrize(
+    ("servable", "options", "message"),
+    [
+        (custom_function(), KFServingOptions(), "set remote_options serverImage"),
+        (Model(name="iris", platform="sklearn", uri="minio:models/iris"), OPTIONS, "not rclone remotes"),
+        (Model(name="iris", platform="sklearn", uri="file:///models/iris"), OPTIONS, "local uri"),
+        (Model(name="explainer", platform="alibi", uri="s3://m/x"), OPTIONS, "no serving runtime for Alibi"),
+        (
+            Model(name="iris", platform="sklearn", uri="s3://m/iris"),
+            KFServingOptions(remote_options={"authSecretName": "minio-secret"}),
+            "through the predictor's service account",
+        ),
+    ],
+    ids=["no-image", "rclone-remote", "local-uri", "no-runtime", "secret-name"],
+)
+def test_what_kserve_cannot_serve_is_refused_with_the_fix(
+    servable: Servable, options: KFServingOptions, message: str
+) -> None:
+    with pytest.raises(DeployError, match=message):
+        manifest(servable, options)

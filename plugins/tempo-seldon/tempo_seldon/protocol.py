@@ -1,0 +1,69 @@
+"""SeldonProtocol: the Seldon Core v1 protocol (`/api/v1.0/predictions`), spoken by Seldon Core on Kubernetes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tempo_core.errors import DeployError
+from tempo_core.model import Servable
+from tempo_core.options import RuntimeOptions
+from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
+from tempo_core.signature import Signature
+from tempo_seldon import codec
+
+__all__ = ["SeldonProtocol"]
+
+
+class SeldonProtocol(Protocol):
+    """Seldon Core's v1 protocol: SeldonMessage JSON bodies posted to `/api/v1.0/predictions`.
+
+    Seldon Core's prepackaged servers (SKLEARN_SERVER, XGBOOST_SERVER, MLFLOW_SERVER, TENSORFLOW_SERVER) speak it on
+    Kubernetes; no server speaks it on this machine. How a signature maps onto a message is in `tempo_seldon.codec`.
+    """
+
+    name: ClassVar[str] = "seldon"
+
+    def infer_path(self, model_name: str) -> str:
+        """`/api/v1.0/predictions`: a Seldon deployment serves one graph, so the path names no model."""
+        return "/api/v1.0/predictions"
+
+    def ready_path(self, model_name: str) -> str:
+        """`/ready`, the readiness probe of Seldon Core's executor."""
+        return "/ready"
+
+    def encode_request(self, signature: Signature, arguments: dict[str, Any]) -> EncodedRequest:
+        """A SeldonMessage with the arguments as its payload."""
+        return EncodedRequest(codec.encode_request(signature, arguments), dict(codec.JSON_HEADERS))
+
+    def decode_response(self, signature: Signature, body: bytes, headers: dict[str, str]) -> Any:
+        """The value the in-process call returns, from a SeldonMessage response."""
+        return codec.decode_response(signature, body)
+
+    def decode_request(self, signature: Signature, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        """Arguments by input name, from a SeldonMessage request."""
+        return codec.decode_request(signature, body)
+
+    def encode_response(self, signature: Signature, model_name: str, value: Any) -> EncodedRequest:
+        """A SeldonMessage with what the model returned as its payload."""
+        return EncodedRequest(codec.encode_response(signature, model_name, value), dict(codec.JSON_HEADERS))
+
+    def server_launch(
+        self,
+        model: Servable,
+        artifact_folder: Path,
+        workdir: Path,
+        port: int,
+        options: RuntimeOptions,
+        *,
+        python: str,
+        child_endpoints: dict[str, str],
+        colocated: Sequence[Servable] = (),
+    ) -> ServerLaunch:
+        """Refuse: only Seldon Core's servers on Kubernetes speak the Seldon protocol."""
+        raise DeployError(
+            f"model '{model.name}' uses the Seldon protocol, which only Seldon Core's servers on Kubernetes speak; "
+            "deploy it with deploy_remote(model, SeldonCoreOptions(...)), or leave protocol unset (the V2 protocol) "
+            "to serve it on this machine"
+        )

@@ -1,0 +1,39 @@
+"""What the Kubernetes runtimes of plugins share: cluster options, server-side apply, readiness polling, labels.
+
+Nothing here imports the `kubernetes` client at import time: it is loaded when a runtime first talks to a
+cluster, so tempo-core does not depend on it (install it with the `tempo-core[kubernetes]` extra).
+"""
+
+from tempo_core.kubernetes.client import ClusterClient, CustomResource
+from tempo_core.kubernetes.manifests import (
+    MANAGED_BY_LABEL,
+    MANAGER,
+    MODEL_LABEL,
+    MODEL_MOUNT_PATH,
+    env_list,
+    labels_for,
+    servables_in_order,
+    storage_uri,
+    tempo_server_env,
+)
+from tempo_core.kubernetes.options import KubernetesOptions, KubernetesRuntimeOptions, ResourceRequirements
+from tempo_core.kubernetes.runtime import KubernetesRuntime, ResourceState
+
+__all__ = [
+    "KubernetesOptions",
+    "KubernetesRuntimeOptions",
+    "ResourceRequirements",
+    "KubernetesRuntime",
+    "ResourceState",
+    "ClusterClient",
+    "CustomResource",
+    "MANAGED_BY_LABEL",
+    "MANAGER",
+    "MODEL_LABEL",
+    "MODEL_MOUNT_PATH",
+    "labels_for",
+    "servables_in_order",
+    "storage_uri",
+    "tempo_server_env",
+    "env_list",
+]

@@ -1,0 +1,104 @@
+"""What every cluster manifest of a tempo model shares: its labels, its order, its artifact's URI, its server's env."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from tempo_core.errors import DeployError
+from tempo_core.frameworks import ModelFramework
+from tempo_core.model import Servable
+from tempo_core.pipeline import Pipeline
+from tempo_core.reference import ModelReference
+
+__all__ = [
+    "MANAGED_BY_LABEL",
+    "MANAGER",
+    "MODEL_LABEL",
+    "MODEL_MOUNT_PATH",
+    "TEMPO_SERVER_IMPLEMENTATION",
+    "labels_for",
+    "managed_selector",
+    "servables_in_order",
+    "storage_uri",
+    "tempo_server_env",
+    "env_list",
+]
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGER = "tempo"
+MODEL_LABEL = "tempo.io/model"
+# Where Seldon Core's and KServe's storage initializers put the artifact they download.
+MODEL_MOUNT_PATH = "/mnt/models"
+# tempo's MLServer runtime (in tempo-kfserving), which the server image of custom models must have installed.
+TEMPO_SERVER_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
+
+
+def labels_for(model: Servable) -> dict[str, str]:
+    """The labels that mark a resource as tempo's and name the model it serves, for `list()` and `kubectl -l`."""
+    return {MANAGED_BY_LABEL: MANAGER, MODEL_LABEL: model.name}
+
+
+def managed_selector() -> str:
+    """The label selector of every resource tempo applied."""
+    return f"{MANAGED_BY_LABEL}={MANAGER}"
+
+
+def servables_in_order(model: Servable) -> list[Servable]:
+    """The model and, for a pipeline, its children (depth first, each once), children before the pipelines calling them.
+
+    Manifests list resources in this order so that they diff cleanly and children are applied first.
+    """
+    ordered: dict[str, Servable] = {}
+
+    def visit(servable: Servable) -> None:
+        if isinstance(servable, ModelReference) and servable.details.platform is ModelFramework.TempoPipeline:
+            servable = servable.resolve()
+        if isinstance(servable, Pipeline):
+            for child in servable.models:
+                visit(child)
+        ordered.setdefault(servable.name, servable)
+
+    visit(model)
+    return list(ordered.values())
+
+
+def storage_uri(model: Servable) -> str:
+    """The remote URI the cluster downloads the model's artifact from; never a path on this machine."""
+    uri = model.details.uri
+    if not uri:
+        raise DeployError(
+            f"model '{model.name}' has no uri, so a cluster cannot download it; set uri='s3://bucket/path' (or gs://, "
+            "or an rclone remote) where the model is defined, then upload(model)"
+        )
+    scheme = urlsplit(uri).scheme
+    if scheme in ("", "file") or len(scheme) == 1:  # a one-letter scheme is a Windows drive
+        raise DeployError(
+            f"model '{model.name}' has the local uri {uri!r}, which a cluster cannot read; upload it to object "
+            "storage (s3://, gs://) and set that as its uri"
+        )
+    return uri
+
+
+def tempo_server_env(model: Servable, child_endpoints: dict[str, str]) -> dict[str, str]:
+    """The environment that makes an MLServer image serve a custom model's artifact with tempo's runtime.
+
+    MLServer reads a model's settings from `MLSERVER_MODEL_*` variables when its model folder has no
+    `model-settings.json`; a pipeline finds its children at `child_endpoints` (model name -> base URL).
+    """
+    env = {
+        "MLSERVER_MODEL_IMPLEMENTATION": TEMPO_SERVER_IMPLEMENTATION,
+        "MLSERVER_MODEL_NAME": model.name,
+        "MLSERVER_MODEL_URI": MODEL_MOUNT_PATH,
+        # Measured on MLServer 1.7.1: the debug access log and a worker pool halve the req/s of small models.
+        "MLSERVER_DEBUG": "false",
+        "MLSERVER_PARALLEL_WORKERS": "0",
+    }
+    if child_endpoints:
+        env["MLSERVER_MODEL_EXTRA"] = json.dumps({"child_endpoints": child_endpoints}, sort_keys=True)
+    return env
+
+
+def env_list(env: dict[str, str]) -> list[dict[str, str]]:
+    """A container's `env` list from a mapping, in the mapping's order."""
+    return [{"name": name, "value": value} for name, value in env.items()]
