@@ -14,8 +14,11 @@ TEST_EXTRAS = ".[test]"
 # Each package: what to install beside tempo-core, and where its tests live.
 PACKAGES = {
     "core": ([], ["tests"]),
-    "kfserving": (["-e", "plugins/tempo-kfserving[kubernetes]"], ["plugins/tempo-kfserving/tests"]),
-    "seldon": (["-e", "plugins/tempo-kfserving", "-e", "plugins/tempo-seldon"], ["plugins/tempo-seldon/tests"]),
+    "kfserving": (["-e", "plugins/tempo-kfserving[kubernetes,sklearn,xgboost]"], ["plugins/tempo-kfserving/tests"]),
+    "seldon": (
+        ["-e", "plugins/tempo-kfserving[sklearn,xgboost]", "-e", "plugins/tempo-seldon"],
+        ["plugins/tempo-seldon/tests"],
+    ),
 }
 
 
@@ -52,7 +55,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Train the iris models, save, deploy the pipeline locally, predict, undeploy."""
-    session.install("-e", ".", "-e", "plugins/tempo-kfserving", "scikit-learn>=1.3", "xgboost>=2")
+    session.install("-e", ".", "-e", "plugins/tempo-kfserving[sklearn,xgboost]")
     session.env["TEMPO_CACHE_DIR"] = str(ROOT / ".cache" / "tempo")
     session.run("python", "examples/iris/run.py", *session.posargs)
 
@@ -60,6 +63,6 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and print their ratios against baselines measured in the same run."""
-    install(session, "-e", "plugins/tempo-kfserving")
+    install(session, "-e", "plugins/tempo-kfserving[sklearn,xgboost]")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script.relative_to(ROOT)))

@@ -196,8 +196,11 @@ def _commit(staging: Path, folder: Path, staged: list[str]) -> None:
             os.replace(staging / name, folder / name)
 
 
-def read_manifest(folder: str | os.PathLike[str]) -> ArtifactManifest:
-    """Read and check a folder's `tempo.json`; every file it lists must be present with the same sha256."""
+def read_manifest(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> ArtifactManifest:
+    """Read and check a folder's `tempo.json`; every file it lists must be present with the same sha256.
+
+    `verify_environment=False` skips the saved environment's files, for a server that already runs in it.
+    """
     root = Path(folder)
     path = root / MANIFEST_FILE
     if not path.is_file():
@@ -207,6 +210,8 @@ def read_manifest(folder: str | os.PathLike[str]) -> ArtifactManifest:
     except ValueError as exc:
         raise ArtifactIntegrityError(f"{path} is not a valid tempo manifest ({exc}); save the model again") from None
     for relative, expected in manifest.files.items():
+        if not verify_environment and relative.startswith(ENVIRONMENT_DIR + "/"):
+            continue
         file = root / relative
         if not file.is_file():
             raise ArtifactIntegrityError(
@@ -220,13 +225,16 @@ def read_manifest(folder: str | os.PathLike[str]) -> ArtifactManifest:
     return manifest
 
 
-def load(folder: str | os.PathLike[str]) -> Servable:
+def load(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> Servable:
     """Load a saved model from `folder`, after checking every file against the manifest's hashes.
+
+    A server that already runs in the saved environment passes `verify_environment=False`: its wheels
+    were checked when the environment was built, and hashing them again at every start costs seconds.
 
     A tempo artifact is code: load only folders that come from a trusted source.
     """
     root = Path(folder).absolute()
-    manifest = read_manifest(root)
+    manifest = read_manifest(root, verify_environment=verify_environment)
     if manifest.python_version != _PYTHON:
         warnings.warn(
             f"{root} was saved with Python {manifest.python_version} and is loaded with Python {_PYTHON}; "

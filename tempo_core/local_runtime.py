@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-import requests
+import urllib3
 
 from tempo_core.errors import DeployError, ServerNotReadyError, TempoError
 from tempo_core.local_state import ServerRecord, find_record, records, remove_record, write_record
@@ -95,7 +95,8 @@ class LocalRuntime(Runtime):
 
     def deploy(self, model: Servable) -> None:
         """Start the model's server (with its children for a pipeline); a running model is left as it is."""
-        from tempo_core.environment import ensure_python
+        from tempo_core.artifact import read_manifest
+        from tempo_core.environment import ensure_python, environment_matches_current
 
         with _LOCK:
             if _running_record(model.name) is not None:
@@ -108,8 +109,13 @@ class LocalRuntime(Runtime):
                 _stop(model.name)
             endpoints, colocated, started = self._place_children(model)
             folder = Path(model.details.local_folder or "")
-            # Prepackaged servers run in this interpreter; custom code in the environment it was saved with.
-            python = ensure_python(folder) if model.details.platform.is_custom_code else Path(sys.executable)
+            # Prepackaged servers run in this interpreter; custom code in the environment it was saved with,
+            # whose wheels are checked against the manifest before a new environment is built from them.
+            python = Path(sys.executable)
+            if model.details.platform.is_custom_code:
+                if not environment_matches_current(folder):
+                    read_manifest(folder)
+                python = ensure_python(folder)
             workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
             port = previous_port if previous_port and port_is_free(self._options.host, previous_port) else None
             port = port or free_port(self._options.host)
@@ -181,7 +187,7 @@ class LocalRuntime(Runtime):
         limit = timeout if timeout is not None else self._options.startup_timeout
         deadline = time.monotonic() + limit
         pending = list(record.ready_paths)
-        with requests.Session() as session:
+        with urllib3.PoolManager(retries=False, timeout=1.0) as session:
             while pending:
                 if not record.running():
                     lines = _last_lines(record)
@@ -190,10 +196,10 @@ class LocalRuntime(Runtime):
                         f"the server of model '{model.name}' exited while starting; its last lines:\n{lines}"
                     )
                 try:
-                    if session.get(record.endpoint + pending[0], timeout=1.0).status_code == 200:
+                    if session.request("GET", record.endpoint + pending[0]).status == 200:
                         pending.pop(0)
                         continue
-                except requests.RequestException:
+                except urllib3.exceptions.HTTPError:
                     pass
                 if time.monotonic() > deadline:
                     lines = _last_lines(record)

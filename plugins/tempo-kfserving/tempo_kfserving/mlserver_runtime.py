@@ -33,7 +33,7 @@ class TempoMLServerModel(MLModel):  # type: ignore[misc]
     async def load(self) -> bool:
         """Load the artifact, route a pipeline's children to their servers, and run the model's loader."""
         parameters = self.settings.parameters
-        servable = load(parameters.uri)
+        servable = load(parameters.uri, verify_environment=False)
         if not isinstance(servable, CustomModel):
             raise MLServerError(f"{parameters.uri} holds a standard artifact; serve it with its MLServer runtime")
         extra = parameters.extra or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,12 @@ from tempo_core.signature import TensorSpec, ValueKind
 __all__ = ["write_server_settings", "write_model_settings", "implementation_for", "TEMPO_IMPLEMENTATION"]
 
 TEMPO_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
+# MLServer's runtime for each standard framework, and what to install for it.
 _PREPACKAGED = {
-    ModelFramework.SKLearn: "mlserver_sklearn.SKLearnModel",
-    ModelFramework.XGBoost: "mlserver_xgboost.XGBoostModel",
-    ModelFramework.LightGBM: "mlserver_lightgbm.LightGBMModel",
-    ModelFramework.MLFlow: "mlserver_mlflow.MLflowRuntime",
+    ModelFramework.SKLearn: ("mlserver_sklearn.SKLearnModel", "tempo-kfserving[sklearn]"),
+    ModelFramework.XGBoost: ("mlserver_xgboost.XGBoostModel", "tempo-kfserving[xgboost]"),
+    ModelFramework.LightGBM: ("mlserver_lightgbm.LightGBMModel", "mlserver-lightgbm"),
+    ModelFramework.MLFlow: ("mlserver_mlflow.MLflowRuntime", "mlserver-mlflow"),
 }
 
 
@@ -27,13 +29,18 @@ def implementation_for(model: Servable) -> str:
     platform = model.details.platform
     if platform.is_custom_code:
         return TEMPO_IMPLEMENTATION
-    try:
-        return _PREPACKAGED[platform]
-    except KeyError:
+    if platform not in _PREPACKAGED:
         raise DeployError(
             f"model '{model.name}': MLServer has no runtime for {platform.name} artifacts; serve it on a "
             "Kubernetes runtime (Triton, TensorFlow Serving) or wrap it in a @model"
-        ) from None
+        )
+    implementation, distribution = _PREPACKAGED[platform]
+    if importlib.util.find_spec(implementation.split(".")[0]) is None:
+        raise DeployError(
+            f"model '{model.name}' is a {platform.name} artifact, served by MLServer's {implementation}, which "
+            f"is not installed; install it with: pip install '{distribution}'"
+        )
+    return implementation
 
 
 # What `GET /v2/models/{name}` reports per value kind. Arrays accept any numeric datatype; FP64 is
