@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +20,8 @@ from tests_support import pid_alive
 from tempo_core import deploy_local, local_state, model, save
 from tempo_core.errors import RemoteError
 from tempo_core.options import LocalOptions
+from tempo_core.remote import ProtocolClient
+from tempo_kfserving import KFServingV2Protocol
 
 pytestmark = pytest.mark.server
 
@@ -113,3 +119,67 @@ def test_undeploy_while_requests_are_in_flight_fails_them_cleanly_and_leaves_not
     assert answered, "requests were served before the undeploy"
     assert not pid_alive(record.pid)
     assert local_state.find_record("slowish") is None
+
+
+def test_a_connection_dropped_after_the_request_was_sent_is_not_retried() -> None:
+    """The client retries failed connects only: a request the server may have run is never sent twice."""
+    seen = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def accept_and_drop() -> None:
+        listener.settimeout(10)
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = listener.accept()
+                seen.append(connection.recv(65536))
+                connection.close()
+
+    thread = threading.Thread(target=accept_and_drop, daemon=True)
+    thread.start()
+
+    @model(name="once")
+    def once(values: np.ndarray) -> np.ndarray:
+        return values
+
+    client = ProtocolClient(once, KFServingV2Protocol(), f"http://127.0.0.1:{listener.getsockname()[1]}")
+    try:
+        with pytest.raises(RemoteError, match=r"model 'once' at http://127.0.0.1:\d+ could not be reached"):
+            client({"values": np.ones(2)})
+    finally:
+        client.close()
+        listener.close()
+    assert len(seen) == 1
+
+
+def test_processes_deploying_at_the_same_time_each_get_their_own_server(tmp_path: Path) -> None:
+    script = tmp_path / "race.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from tempo_core import model, deploy_local\n"
+        "name, folder = sys.argv[1], Path(sys.argv[2])\n"
+        "folder.mkdir(parents=True, exist_ok=True)\n"
+        "(folder / 'requirements.txt').write_text('numpy\\n')\n"
+        "@model(name=name, local_folder=str(folder))\n"
+        "def echo(values: np.ndarray) -> np.ndarray:\n"
+        "    return values\n"
+        "with deploy_local(echo) as remote:\n"
+        "    print(remote.endpoint, remote.predict(np.ones(2)).tolist(), flush=True)\n"
+    )
+    racers = [
+        subprocess.Popen(
+            [sys.executable, str(script), f"racer-{index}", str(tmp_path / f"racer-{index}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(4)
+    ]
+    outputs = [racer.communicate(timeout=300) for racer in racers]
+
+    assert [racer.returncode for racer in racers] == [0, 0, 0, 0], [err[-500:] for _, err in outputs]
+    endpoints = [out.split()[0] for out, _ in outputs]
+    assert len(set(endpoints)) == 4
+    assert all(out.strip().endswith("[1.0, 1.0]") for out, _ in outputs)
