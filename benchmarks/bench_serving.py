@@ -141,9 +141,9 @@ def main() -> None:
         bare, bare_endpoint = start_bare_server(root / "bare")
         try:
             with deploy_local(doubler) as remote:
-                from tempo_core import local_runtime
+                from tempo_core import local_state
 
-                tempo_pid = local_runtime._SERVERS["doubler"].server.pid
+                tempo_pid = local_state.find_record("doubler").pid  # type: ignore[union-attr]
                 measured = measure(
                     {
                         "tempo": f"{remote.endpoint}/v2/models/doubler/infer",
