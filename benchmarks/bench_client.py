@@ -13,7 +13,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +24,7 @@ from tempo_kfserving import codec
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from bench_serving import start_bare_server  # noqa: E402
-
-CALLS = 2000
-
-
-def p50_ms(calls: dict[str, Callable[[], object]], count: int = CALLS, rounds: int = 8) -> dict[str, float]:
-    """The median latency of each call in milliseconds, measured in alternating rounds."""
-    latencies: dict[str, list[float]] = {label: [] for label in calls}
-    for call in calls.values():
-        for _ in range(100):
-            call()
-    for _ in range(rounds):
-        for label, call in calls.items():
-            for _ in range(count // rounds):
-                before = time.perf_counter()
-                call()
-                latencies[label].append(time.perf_counter() - before)
-    return {label: 1000 * statistics.median(values) for label, values in latencies.items()}
+from bench_serving import measure_calls, start_bare_server  # noqa: E402
 
 
 def client_overhead(root: Path) -> tuple[float, float]:
@@ -59,11 +41,12 @@ def client_overhead(root: Path) -> tuple[float, float]:
     with deploy_local(echo) as remote:
         pool = urllib3.PoolManager(maxsize=1)
         url = f"{remote.endpoint}/v2/models/echo/infer"
-        measured = p50_ms(
+        measured = measure_calls(
             {
                 "remote": lambda: remote.predict(payload),
                 "raw": lambda: pool.request("POST", url, body=body, headers=headers).data,
-            }
+            },
+            count=2000,
         )
     return measured["remote"], measured["raw"]
 
@@ -88,7 +71,7 @@ def codec_speed() -> dict[str, float]:
             body, headers = codec.encode_response(signature, "tensor", values, binary=binary)
             return codec.decode_response(signature, body, headers)
 
-        measured = p50_ms({"request": request_round_trip, "response": response_round_trip}, count=800)
+        measured = measure_calls({"request": request_round_trip, "response": response_round_trip}, count=800)
         for direction, milliseconds in measured.items():
             timings[f"{direction} {'binary' if binary else 'json'}"] = 1000 * milliseconds
     return timings
