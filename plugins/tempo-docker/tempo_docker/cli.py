@@ -1,0 +1,66 @@
+"""The `tempo docker` commands: build the images the Docker runtime serves with, without a registry."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from tempo_core.errors import TempoError
+from tempo_docker.base import build_base_image
+from tempo_docker.build import build_image
+from tempo_docker.options import DEFAULT_BASE, DEFAULT_IMAGE
+
+__all__ = ["docker_commands", "main"]
+
+
+@click.group(name="docker", context_settings={"help_option_names": ["-h", "--help"]})
+def docker_commands() -> None:
+    """Build the images that tempo's Docker runtime serves models with, offline."""
+
+
+@docker_commands.command("build-image")
+@click.argument("tag", default=DEFAULT_IMAGE)
+@click.option("--base", default=DEFAULT_BASE, show_default=True, help="Local base image with python3 and python3-venv.")
+@click.option(
+    "--requirements",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Install the closure of these requirements only (default: every installed distribution).",
+)
+@click.option("--force", is_flag=True, help="Build even if TAG was built from the same environment and base.")
+def build_image_command(tag: str, base: str, requirements: Path | None, force: bool) -> None:
+    """Build the serving image TAG from this Python environment and a local base image, with no network."""
+    image_id = build_image(tag, base=base, requirements=requirements, force=force)
+    click.echo(f"{tag} {image_id}")
+
+
+@docker_commands.command("build-base")
+@click.argument("name", default=DEFAULT_BASE)
+@click.option("--suite", default="bookworm", show_default=True, help="Debian release; its Python must be this one's.")
+@click.option(
+    "--rootfs-cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tarball of the root filesystem: imported if it exists, else written, so debootstrap runs once.",
+)
+@click.option("--mirror", help="Debian mirror for debootstrap.")
+def build_base_command(name: str, suite: str, rootfs_cache: Path | None, mirror: str | None) -> None:
+    """Make the base image NAME from a minimal Debian with Python (debootstrap; needs root)."""
+    image_id = build_base_image(name, suite=suite, rootfs_tarball=rootfs_cache, mirror=mirror)
+    click.echo(f"{name} {image_id}")
+
+
+def main() -> None:
+    """Run the commands, showing progress, and turn tempo's own errors into a one-line message and exit code 1."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        docker_commands.main(prog_name="tempo docker", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TempoError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
