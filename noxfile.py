@@ -15,6 +15,10 @@ TEST_EXTRAS = ".[test]"
 PACKAGES = {
     "core": ([], ["tests"]),
     "kfserving": (["-e", "plugins/tempo-kfserving[kubernetes,sklearn,xgboost]"], ["plugins/tempo-kfserving/tests"]),
+    "docker": (
+        ["-e", "plugins/tempo-kfserving[sklearn,xgboost]", "-e", "plugins/tempo-docker"],
+        ["plugins/tempo-docker/tests"],
+    ),
     "seldon": (
         ["-e", "plugins/tempo-kfserving[sklearn,xgboost]", "-e", "plugins/tempo-seldon"],
         ["plugins/tempo-seldon/tests"],

@@ -184,6 +184,8 @@ def upload(target: str) -> None:
 def main() -> None:
     """Run the CLI, turning tempo's own errors into a one-line message and exit code 1."""
     try:
+        for entry in get_plugins().commands:
+            cli.add_command(entry.obj, entry.name)
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)

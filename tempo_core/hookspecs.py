@@ -21,6 +21,7 @@ __all__ = [
     "tempo_register_runtimes",
     "tempo_register_uploaders",
     "tempo_register_manifest_generators",
+    "tempo_register_commands",
 ]
 
 PROJECT_NAME = "tempo"
@@ -74,4 +75,17 @@ def tempo_register_manifest_generators(register: Register) -> None:
     """Register ManifestGenerator subclasses by target, e.g. `register("seldon-deployment", ...)`.
 
     Called once, the first time `manifest()` or a cluster runtime renders resources. Returns nothing.
+    """
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+@_hookspec
+def tempo_register_commands(register: Register) -> None:
+    """Register click commands or groups as `tempo` subcommands, e.g. `register("docker", docker_commands)`.
+
+    Added in a change to DESIGN.md's four hooks: plugins need commands of their own (tempo-docker builds
+    serving images with `tempo docker build-image`). Called once, when the `tempo` command starts.
+    Returns nothing.
     """

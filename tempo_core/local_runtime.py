@@ -129,6 +129,7 @@ class LocalRuntime(Runtime):
                     python=str(python),
                     child_endpoints=endpoints,
                     colocated=colocated,
+                    host=self._options.host,
                 )
                 log_path = workdir / "server.log"
                 server = ServerProcess(launch.argv, launch.workdir, launch.env, log_path, detach=self._options.detach)

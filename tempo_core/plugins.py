@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+import click
 import pluggy
 
 from tempo_core import hookspecs
@@ -77,9 +78,12 @@ class Plugins:
         self.manifest_generators: Registry[type[ManifestGenerator]] = self._collect(
             "manifest generator", ManifestGenerator, "tempo_register_manifest_generators"
         )
+        self.commands: Registry[click.Command] = self._collect(
+            "command", click.Command, "tempo_register_commands", instances=True
+        )
 
-    def _collect(self, kind: str, base: type, hook_name: str) -> Registry[Any]:
-        registry: Registry[Any] = Registry(kind, base)
+    def _collect(self, kind: str, base: type, hook_name: str, *, instances: bool = False) -> Registry[Any]:
+        registry: Registry[Any] = Registry(kind, base, instances=instances)
         hook = getattr(self._manager.hook, hook_name)
         for implementation in reversed(hook.get_hookimpls()):
             function: Callable[..., None] = implementation.function
@@ -98,7 +102,7 @@ class Plugins:
             if plugin is None:
                 continue
             registers: dict[str, list[str]] = {}
-            for registry in (self.protocols, self.runtimes, self.uploaders, self.manifest_generators):
+            for registry in (self.protocols, self.runtimes, self.uploaders, self.manifest_generators, self.commands):
                 names = [entry.name for entry in registry if entry.plugin == name]
                 if names:
                     registers[registry.kind] = names

@@ -86,11 +86,13 @@ class Protocol(ABC):
         python: str,
         child_endpoints: dict[str, str],
         colocated: Sequence[Servable] = (),
+        host: str = "127.0.0.1",
     ) -> ServerLaunch:
-        """Prepare `workdir` (settings files) and say how `python` starts a server for `model` on `port`.
+        """Prepare `workdir` (settings files) and say how `python` starts a server for `model` on `host:port`.
 
         `child_endpoints` maps a pipeline's children, by model name, to the base URLs where they answer;
-        `colocated` lists children to serve in the same server, which the pipeline calls in-process.
+        `colocated` lists children to serve in the same server, which the pipeline calls in-process. The
+        runtime chooses `host`: loopback on this machine, every interface inside a container.
         """
 
     def __eq__(self, other: object) -> bool:

@@ -19,6 +19,7 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
     "runtime": {"docker": "tempo-docker", "seldon-k8s": "tempo-seldon", "kserve-k8s": "tempo-kfserving"},
     "uploader": {},
     "manifest generator": {"seldon-deployment": "tempo-seldon", "kserve-inferenceservice": "tempo-kfserving"},
+    "command": {"docker": "tempo-docker"},
 }
 
 
@@ -34,9 +35,10 @@ class Registration(Generic[T]):
 class Registry(Generic[T]):
     """The objects of one kind (protocols, runtimes, ...) that plugins registered, by name."""
 
-    def __init__(self, kind: str, base: type) -> None:
+    def __init__(self, kind: str, base: type, *, instances: bool = False) -> None:
         self.kind = kind
         self._base = base
+        self._instances = instances
         self._entries: dict[str, Registration[T]] = {}
 
     def register_for(self, plugin: str) -> Register:
@@ -49,10 +51,12 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T, *, plugin: str) -> None:
         """Add `obj` under `name`, refusing a name that is taken or an object of the wrong kind."""
-        if not (isinstance(obj, type) and issubclass(obj, self._base)):
+        fits = isinstance(obj, self._base) if self._instances else isinstance(obj, type) and issubclass(obj, self._base)
+        if not fits:
+            relation = "an instance" if self._instances else "a subclass"
             raise TypeError(
                 f"plugin '{plugin}' registered {obj!r} as {self.kind} '{name}', but a {self.kind} must be "
-                f"a subclass of {self._base.__name__}"
+                f"{relation} of {self._base.__name__}"
             )
         existing = self._entries.get(name)
         if existing is not None:

@@ -125,7 +125,20 @@ def test_tempo_plugins_lists_the_core_and_third_party_registrations(hello_plugin
     assert plugins["local"]["registers"] == {"runtime": ["local"]}
     assert plugins["hello"]["distribution"] == "tempo-hello"
     assert plugins["hello"]["version"] == hello_plugin_installed
-    assert plugins["hello"]["registers"] == {"uploader": ["hello"], "manifest generator": ["hello-configmap"]}
+    assert plugins["hello"]["registers"] == {
+        "uploader": ["hello"],
+        "manifest generator": ["hello-configmap"],
+        "command": ["hello"],
+    }
+
+
+def test_a_plugin_adds_its_own_command_to_tempo(hello_plugin_installed: str, fresh_plugins: None) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tempo_core", "hello", "plugins"], capture_output=True, text=True, check=True
+    )
+
+    assert "hello" in get_plugins().commands
+    assert result.stdout.strip() == "hello, plugins"
 
 
 def test_tempo_version() -> None:

@@ -64,13 +64,13 @@ class KFServingV2Protocol(Protocol):
         python: str,
         child_endpoints: dict[str, str],
         colocated: Sequence[Servable] = (),
+        host: str = "127.0.0.1",
     ) -> ServerLaunch:
-        """Write MLServer's settings into `workdir` and start MLServer there with `python`.
+        """Write MLServer's settings into `workdir` and start MLServer there with `python`, on `host:port`.
 
         Co-located children get their own model settings in the same server, and the pipeline calls
         them in-process.
         """
-        host = options.host if isinstance(options, LocalOptions) else "0.0.0.0"
         write_server_settings(
             workdir,
             host=host,

@@ -60,6 +60,7 @@ class SeldonProtocol(Protocol):
         python: str,
         child_endpoints: dict[str, str],
         colocated: Sequence[Servable] = (),
+        host: str = "127.0.0.1",
     ) -> ServerLaunch:
         """Refuse: only Seldon Core's servers on Kubernetes speak the Seldon protocol."""
         raise DeployError(
