@@ -88,7 +88,9 @@ def deploy(target: str, runtime: str, options_file: Path | None, as_json: bool) 
     """
     from tempo_core.api import deploy as deploy_model
 
-    overrides: dict[str, Any] = {"detach": True} if runtime_name(runtime) == "local" else {}
+    options_class = get_plugins().runtimes.get(runtime_name(runtime)).options_class
+    # Servers outlive this command where the runtime would otherwise stop them at exit.
+    overrides: dict[str, Any] = {"detach": True} if "detach" in options_class.model_fields else {}
     remote = deploy_model(import_model(target), read_options(runtime, options_file, **overrides))
     if as_json:
         click.echo(json.dumps({"name": remote.name, "runtime": remote.runtime.name, "endpoint": remote.endpoint}))

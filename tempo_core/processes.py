@@ -13,7 +13,15 @@ import time
 from collections import deque
 from pathlib import Path
 
-__all__ = ["free_port", "port_is_free", "ServerProcess", "process_start_time", "stop_process_group", "is_running"]
+__all__ = [
+    "free_port",
+    "port_is_free",
+    "ServerProcess",
+    "exit_cleanly_on_sigterm",
+    "process_start_time",
+    "stop_process_group",
+    "is_running",
+]
 
 _LIVE: set[ServerProcess] = set()
 _LIVE_LOCK = threading.Lock()
@@ -57,7 +65,7 @@ class ServerProcess:
         if not detach:  # a detached server outlives this interpreter on purpose (e.g. `tempo deploy`)
             with _LIVE_LOCK:
                 _LIVE.add(self)
-            _exit_cleanly_on_sigterm()
+            exit_cleanly_on_sigterm()
 
     @property
     def pid(self) -> int:
@@ -123,7 +131,7 @@ def stop_process_group(pid: int, start_time: int, timeout: float = 10.0) -> None
         os.killpg(pid, signal.SIGKILL)
 
 
-def _exit_cleanly_on_sigterm() -> None:
+def exit_cleanly_on_sigterm() -> None:
     """Make SIGTERM run atexit handlers (and so stop our servers) when nobody else handles it."""
     if threading.current_thread() is not threading.main_thread():
         return

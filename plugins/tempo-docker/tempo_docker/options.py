@@ -53,6 +53,11 @@ class DockerOptions(RuntimeOptions):
     gpus: int = Field(default=0, ge=-1, description="GPUs to request (-1 = all); needs the NVIDIA container toolkit.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every container.")
     startup_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the server to be ready.")
+    detach: bool = Field(
+        default=False,
+        description="Keep the containers after this interpreter exits (as `tempo deploy` does); "
+        "remove them with `tempo undeploy NAME --runtime docker`.",
+    )
 
     @field_validator("namespace")
     @classmethod

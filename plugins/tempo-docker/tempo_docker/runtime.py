@@ -6,6 +6,7 @@ waits for and removes exactly what tempo started.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -24,6 +25,7 @@ from tempo_core.local_runtime import protocol_of
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
 from tempo_core.pipeline import Pipeline
+from tempo_core.processes import exit_cleanly_on_sigterm
 from tempo_core.protocol import Protocol
 from tempo_core.reference import ModelReference
 from tempo_core.runtime import DeployedModel, Runtime
@@ -95,6 +97,19 @@ def _remove(container: Container) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# What this interpreter deployed without `detach`, to remove when it exits (SIGTERM included: the core
+# turns it into a normal exit once a server is started).
+_STARTED_HERE: dict[tuple[str, str], DockerRuntime] = {}
+
+
+@atexit.register
+def _remove_started_here() -> None:
+    for (_, model_name), runtime in list(_STARTED_HERE.items()):
+        with contextlib.suppress(Exception):  # the engine may be gone already; nothing else can be done at exit
+            runtime._undeploy_at_exit(model_name)
+    _STARTED_HERE.clear()
+
+
 class DockerRuntime(Runtime):
     """Runs each model's server in a container of this machine's Docker engine, published on 127.0.0.1 only.
 
@@ -127,7 +142,8 @@ class DockerRuntime(Runtime):
 
     def deploy(self, model: Servable) -> None:
         """Start the model's container, after its children's for a pipeline; a container made from the same spec
-        that still runs is kept. On any error, what this deploy started is removed."""
+        that still runs is kept. On any error, what this deploy started is removed; unless the options say
+        `detach`, it is removed too when this interpreter exits."""
         image = find_serving_image(self.client, self._options.image)
         ensure_network(self.client, self.network, self._options.namespace)
         try:
@@ -135,6 +151,13 @@ class DockerRuntime(Runtime):
         except BaseException:
             self.undeploy(model)
             raise
+        if not self._options.detach:
+            _STARTED_HERE[(self._options.namespace, model.name)] = self
+            exit_cleanly_on_sigterm()
+
+    def _undeploy_at_exit(self, model_name: str) -> None:
+        self._remove_started_by(model_name)
+        remove_network_if_unused(self.client, self.network)
 
     def _start(self, model: Servable, image: ServingImage, owner: str | None) -> None:
         namespace = self._options.namespace
@@ -278,8 +301,8 @@ class DockerRuntime(Runtime):
     def undeploy(self, model: Servable) -> None:
         """Remove the model's container, the containers its deploy started, and the network once no container is
         left on it; a no-op when nothing runs."""
-        self._remove_started_by(model.name)
-        remove_network_if_unused(self.client, self.network)
+        _STARTED_HERE.pop((self._options.namespace, model.name), None)
+        self._undeploy_at_exit(model.name)
 
     def _remove_started_by(self, model_name: str) -> None:
         owned = self.client.containers.list(all=True, filters=selector(self._options.namespace, {OWNER: model_name}))

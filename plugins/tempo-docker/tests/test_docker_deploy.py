@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Tuple
@@ -232,3 +235,37 @@ def test_a_missing_image_names_the_command_that_builds_it(
         deploy(scaler, options.model_copy(update={"image": "tempo-mlserver:missing"}))
 
     assert tempo_containers(engine, options.namespace) == []
+
+
+def test_containers_deployed_by_an_interpreter_are_removed_when_it_is_stopped(
+    tmp_path: Path, engine: docker.DockerClient, options: DockerOptions
+) -> None:
+    namespace = f"{options.namespace}-exit"
+    (tmp_path / "short-lived").mkdir()
+    (tmp_path / "short-lived" / "requirements.txt").write_text("numpy\n")
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import time, numpy as np\n"
+        "from tempo_core import model, deploy_local\n"
+        "from tempo_docker import DockerOptions\n"
+        f"@model(name='short-lived', local_folder={str(tmp_path / 'short-lived')!r})\n"
+        "def short_lived(values: np.ndarray) -> np.ndarray:\n"
+        "    return values\n"
+        f"deploy_local(short_lived, DockerOptions(namespace={namespace!r}, image={options.image!r}))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        assert [container.labels["io.tempo.model"] for container in tempo_containers(engine, namespace)] == [
+            "short-lived"
+        ]
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+
+    assert tempo_containers(engine, namespace) == []
+    assert tempo_networks(engine, namespace) == []
