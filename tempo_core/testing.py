@@ -16,6 +16,10 @@ fixture that returns the options to deploy with:
         def tempo_runtime_options(self) -> MyCloudOptions:
             return MyCloudOptions()
 
+A cluster runtime deploys models only from a remote `uri`: override `tempo_conformance_models` in the subclass
+with `build_conformance_models(root, uri_for=...)`, where `uri_for(name)` gives each model's uri, and make the
+saved folders under `root` readable there (tempo_core.kubernetes.emulated_operator can serve `root` as a bucket).
+
 The suite deploys real models through `tempo_core.deploy`, so the runtime is found the way users find it:
 by the `runtime` name of its options, through the plugin's entry point. This module imports pytest; nothing
 in tempo imports it outside tests.
@@ -101,10 +105,15 @@ def _folder(root: Path, name: str, data: dict[str, float]) -> str:
     return str(folder)
 
 
-def build_conformance_models(root: Path) -> ConformanceModels:
-    """Define the suite's models with folders under `root`, and save them."""
+def build_conformance_models(root: Path, uri_for: Callable[[str], str] | None = None) -> ConformanceModels:
+    """Define the suite's models with folders `root/<name>`, and save them; `uri_for(name)` sets each one's uri."""
 
-    @model(name=FUNCTION_MODEL, local_folder=_folder(root, FUNCTION_MODEL, {"offset.json": 0.25}))
+    def uri(name: str) -> str | None:
+        return uri_for(name) if uri_for is not None else None
+
+    @model(
+        name=FUNCTION_MODEL, uri=uri(FUNCTION_MODEL), local_folder=_folder(root, FUNCTION_MODEL, {"offset.json": 0.25})
+    )
     def affine(values: np.ndarray, scale: float) -> np.ndarray:
         offset: float = affine.context.offset
         return values * scale + offset
@@ -113,7 +122,7 @@ def build_conformance_models(root: Path) -> ConformanceModels:
     def load_offset() -> None:
         affine.context.offset = json.loads((Path(affine.details.local_folder) / "offset.json").read_text())
 
-    @model(name=CLASS_MODEL, local_folder=_folder(root, CLASS_MODEL, {"limit.json": 2.5}))
+    @model(name=CLASS_MODEL, uri=uri(CLASS_MODEL), local_folder=_folder(root, CLASS_MODEL, {"limit.json": 2.5}))
     class Threshold:
         def __init__(self) -> None:
             folder = Path(self.get_tempo().details.local_folder)  # type: ignore[attr-defined]  # added by @model
@@ -125,6 +134,7 @@ def build_conformance_models(root: Path) -> ConformanceModels:
 
     @pipeline(
         name=PIPELINE,
+        uri=uri(PIPELINE),
         local_folder=_folder(root, PIPELINE, {}),
         models=PipelineModels(affine=affine, threshold=Threshold),
     )
@@ -133,7 +143,7 @@ def build_conformance_models(root: Path) -> ConformanceModels:
         verdict = affine_then_threshold.models.threshold(payload=scaled)
         return scaled, "flagged" if any(verdict["outliers"]) else "clean"
 
-    @model(name=FAILING_MODEL, local_folder=_folder(root, FAILING_MODEL, {}))
+    @model(name=FAILING_MODEL, uri=uri(FAILING_MODEL), local_folder=_folder(root, FAILING_MODEL, {}))
     def failing(values: np.ndarray) -> np.ndarray:
         return values
 

@@ -6,6 +6,10 @@ object is applied, its status reads as pending for a few GETs and then as ready,
 
 It is an emulation. It does not check schemas, admission webhooks, RBAC, authentication, namespaces' existence,
 field ownership conflicts, finalizers or watches, and nothing runs: there are no pods, images or services.
+
+With an `EmulatedOperator` (tempo_core.kubernetes.emulated_operator) it also plays the operator, the storage
+initializer and the ingress: each applied resource of the kinds it runs gets a real MLServer on loopback, its status
+follows that server, and requests outside `/apis/` are proxied to it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from tempo_core.kubernetes.client import APPLY_PATCH, CustomResource
+
+if TYPE_CHECKING:
+    from tempo_core.kubernetes.emulated_operator import EmulatedOperator
 
 __all__ = ["EmulatedKubernetesAPI", "EmulatedResource", "RecordedRequest"]
 
@@ -60,6 +68,7 @@ class _Stored:
 class _State:
     kinds: dict[tuple[str, str, str], EmulatedResource]
     reads_until_ready: int
+    operator: EmulatedOperator | None = None
     objects: dict[tuple[str, str, str, str, str], _Stored] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,13 +78,22 @@ class _State:
 class EmulatedKubernetesAPI:
     """An emulated API server on 127.0.0.1 serving `resources`; use it as a context manager.
 
-    `reads_until_ready` is how many GETs of an object answer its pending status before its ready status.
+    `reads_until_ready` is how many GETs of an object answer its pending status before its ready status. An
+    `operator` instead runs a server for each applied object of its kinds and gives it that server's status.
     """
 
-    def __init__(self, resources: list[EmulatedResource], *, reads_until_ready: int = 1) -> None:
+    def __init__(
+        self,
+        resources: list[EmulatedResource],
+        *,
+        reads_until_ready: int = 1,
+        operator: EmulatedOperator | None = None,
+    ) -> None:
         kinds = {(item.resource.group, item.resource.version, item.resource.plural): item for item in resources}
-        self._state = _State(kinds=kinds, reads_until_ready=reads_until_ready)
+        self._state = _State(kinds=kinds, reads_until_ready=reads_until_ready, operator=operator)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self._state))
+        if operator is not None:
+            operator.host = self.host
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="emulated-kube-api", daemon=True
@@ -85,6 +103,19 @@ class EmulatedKubernetesAPI:
     def host(self) -> str:
         """The base URL to point a `kubernetes.client.Configuration(host=...)` or a kubeconfig at."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def write_kubeconfig(self, path: Path) -> Path:
+        """Write a kubeconfig whose current context is this server, for code that finds the cluster by `$KUBECONFIG`."""
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "emulated", "cluster": {"server": self.host}}],
+            "users": [{"name": "emulated", "user": {}}],
+            "contexts": [{"name": "emulated", "context": {"cluster": "emulated", "user": "emulated"}}],
+            "current-context": "emulated",
+        }
+        path.write_text(yaml.safe_dump(config))
+        return path
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -119,6 +150,8 @@ class EmulatedKubernetesAPI:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+        if self._state.operator is not None:
+            self._state.operator.stop_all()
 
 
 def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
@@ -146,12 +179,24 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._route("DELETE")
 
+    def do_POST(self) -> None:
+        self._route("POST")
+
     def _route(self, method: str) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = _parse(raw)
         content_type = self.headers.get("Content-Type")
+        operator = self.state.operator
+        if operator is not None and not url.path.startswith("/apis/"):
+            headers = {"Content-Type": content_type} if content_type else {}
+            answer = operator.proxy(method, self.path, headers, raw)
+            if answer is None:
+                self._plain_not_found()
+            else:
+                self._send(HTTPStatus(answer[0]), answer[1], answer[2])
+            return
+        body = _parse(raw)
         with self.state.lock:
             self.state.requests.append(
                 RecordedRequest(method, url.path, query, content_type, body if isinstance(body, dict) else None)
@@ -230,12 +275,17 @@ class _Handler(BaseHTTPRequestHandler):
             if previous_spec != stored.document.get("spec"):
                 stored.document["metadata"]["generation"] += 1
             answer = copy.deepcopy(stored.document)
+        if self.state.operator is not None and self.state.operator.operates(resource):
+            self.state.operator.applied(key, answer)
         self._answer(HTTPStatus.CREATED if created else HTTPStatus.OK, answer)
 
     def _get(self, kind: EmulatedResource, key: tuple[str, str, str, str, str]) -> None:
+        operated = self.state.operator.status(key) if self.state.operator is not None else None
         with self.state.lock:
             stored = self.state.objects.get(key)
-            if stored is not None and not stored.frozen:
+            if stored is not None and not stored.frozen and operated is not None:
+                stored.document["status"] = operated
+            elif stored is not None and not stored.frozen:
                 stored.reads_until_ready -= 1
                 if stored.reads_until_ready < 0:
                     stored.document["status"] = copy.deepcopy(kind.ready_status)
@@ -248,6 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _delete(self, kind: EmulatedResource, key: tuple[str, str, str, str, str]) -> None:
         with self.state.lock:
             stored = self.state.objects.pop(key, None)
+        if self.state.operator is not None:
+            self.state.operator.deleted(key)
         if stored is None:
             self._not_found(kind, key[4])
             return
