@@ -12,7 +12,7 @@ from tests_support import pid_alive
 
 pytestmark = pytest.mark.server
 
-MODELS = '''
+MODELS = """
 import numpy as np
 from typing import Tuple
 from tempo_core import model
@@ -20,7 +20,7 @@ from tempo_core import model
 @model(name="cli-doubler", local_folder={folder!r})
 def doubler(values: np.ndarray, label: str) -> Tuple[np.ndarray, str]:
     return values * 2, label.upper()
-'''
+"""
 
 
 def tempo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -113,8 +113,9 @@ def test_str_bytes_and_dict_travel_as_str_bin_and_json_data(text: str, blob: byt
 def test_a_tuple_of_every_kind_comes_back_as_the_same_tuple(
     array: np.ndarray, text: str, blob: bytes, document: dict, number: int, real: float, flag: bool
 ) -> None:
-    def everything(x: np.ndarray) -> Tuple[np.ndarray, str, bytes, dict, int, float, bool]:
-        ...  # only its signature is used
+    def everything(
+        x: np.ndarray,
+    ) -> Tuple[np.ndarray, str, bytes, dict, int, float, bool]: ...  # only its signature is used
 
     got = response_round_trip(signature_of(everything), (array, text, blob, document, number, real, flag))
 
@@ -130,8 +131,9 @@ def test_a_tuple_of_every_kind_comes_back_as_the_same_tuple(
 def test_several_inputs_travel_as_json_data_by_name(
     array: np.ndarray, label: str, blob: bytes, count: int, flag: bool
 ) -> None:
-    def several(values: np.ndarray, label: str, blob: bytes, count: int, flag: bool) -> np.ndarray:
-        ...  # only its signature is used
+    def several(
+        values: np.ndarray, label: str, blob: bytes, count: int, flag: bool
+    ) -> np.ndarray: ...  # only its signature is used
 
     signature = signature_of(several)
     arguments = {"values": array, "label": label, "blob": blob, "count": count, "flag": flag}
@@ -143,8 +145,9 @@ def test_several_inputs_travel_as_json_data_by_name(
 
 
 def test_an_optional_none_is_left_out_and_comes_back_as_none() -> None:
-    def maybe(x: np.ndarray, note: Optional[str] = None) -> Tuple[np.ndarray, Optional[str]]:
-        ...  # only its signature is used
+    def maybe(
+        x: np.ndarray, note: Optional[str] = None
+    ) -> Tuple[np.ndarray, Optional[str]]: ...  # only its signature is used
 
     signature = signature_of(maybe)
     assert request_round_trip(signature, {"x": np.arange(3)}).keys() == {"x"}
@@ -170,8 +173,9 @@ def test_a_standard_model_request_is_the_ndarray_seldon_servers_expect() -> None
 
 
 def several_signature() -> Signature:
-    def several(values: np.ndarray, label: str, blob: bytes, count: int) -> np.ndarray:
-        ...  # only its signature is used
+    def several(
+        values: np.ndarray, label: str, blob: bytes, count: int
+    ) -> np.ndarray: ...  # only its signature is used
 
     return signature_of(several)
 
@@ -265,8 +269,7 @@ def test_a_failure_status_raises_remote_error_with_its_code_and_info() -> None:
 
 
 def test_a_response_that_does_not_fit_raises_prediction_error_naming_the_output() -> None:
-    def pair(x: np.ndarray) -> Tuple[np.ndarray, str]:
-        ...  # only its signature is used
+    def pair(x: np.ndarray) -> Tuple[np.ndarray, str]: ...  # only its signature is used
 
     with pytest.raises(PredictionError, match="output 'output1': expects a string"):
         PROTOCOL.decode_response(signature_of(pair), b'{"jsonData": {"output0": [1], "output1": 2}}', {})
