@@ -48,11 +48,13 @@ def emulated_seldon(bucket: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         yield api
 
 
-class TestSeldonRuntime(RuntimeConformance):
-    @pytest.fixture(scope="module")
-    def tempo_conformance_models(self, bucket: Path) -> ConformanceModels:
-        return build_conformance_models(bucket, uri_for=lambda name: f"{BUCKET}/{name}")
+@pytest.fixture(scope="module")
+def tempo_conformance_models(bucket: Path) -> ConformanceModels:
+    """The kit's models, with bucket URIs as a cluster needs them (the bucket is a local folder here)."""
+    return build_conformance_models(bucket, uri_for=lambda name: f"{BUCKET}/{name}")
 
+
+class TestSeldonRuntime(RuntimeConformance):
     @pytest.fixture
     def tempo_runtime_options(self, emulated_seldon: EmulatedKubernetesAPI) -> SeldonCoreOptions:
         return SeldonCoreOptions(
