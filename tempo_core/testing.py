@@ -16,8 +16,9 @@ fixture that returns the options to deploy with:
         def tempo_runtime_options(self) -> MyCloudOptions:
             return MyCloudOptions()
 
-A cluster runtime deploys models only from a remote `uri`: override `tempo_conformance_models` in the subclass
-with `build_conformance_models(root, uri_for=...)`, where `uri_for(name)` gives each model's uri, and make the
+A cluster runtime deploys models only from a remote `uri`: override `tempo_conformance_models` (a module-scoped
+fixture in the test module) with `build_conformance_models(root, uri_for=...)`, where `uri_for(name)` gives each
+model's uri, and make the
 saved folders under `root` readable there (tempo_core.kubernetes.emulated_operator can serve `root` as a bucket).
 
 The suite deploys real models through `tempo_core.deploy`, so the runtime is found the way users find it:
