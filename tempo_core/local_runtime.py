@@ -20,7 +20,14 @@ from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
 from tempo_core.plugins import get_plugins
-from tempo_core.processes import ServerProcess, free_port, port_is_free, process_start_time, stop_process_group
+from tempo_core.processes import (
+    ServerProcess,
+    free_port,
+    last_lines,
+    port_is_free,
+    process_start_time,
+    stop_process_group,
+)
 from tempo_core.protocol import Protocol
 from tempo_core.reference import ModelReference
 from tempo_core.runtime import DeployedModel, Runtime
@@ -191,7 +198,7 @@ class LocalRuntime(Runtime):
         with urllib3.PoolManager(retries=False, timeout=1.0) as session:
             while pending:
                 if not record.running():
-                    lines = _last_lines(record)
+                    lines = last_lines(Path(record.log_path))
                     _stop(record.owner)
                     raise ServerNotReadyError(
                         f"the server of model '{model.name}' exited while starting; its last lines:\n{lines}"
@@ -203,7 +210,7 @@ class LocalRuntime(Runtime):
                 except urllib3.exceptions.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    lines = _last_lines(record)
+                    lines = last_lines(Path(record.log_path))
                     _stop(record.owner)
                     raise ServerNotReadyError(
                         f"model '{model.name}' was not ready at {record.endpoint}{pending[0]} after {limit:.0f} s; "
@@ -235,10 +242,3 @@ class LocalRuntime(Runtime):
             for record in records()
             for name in record.serves
         ]
-
-
-def _last_lines(record: ServerRecord, count: int = 20) -> str:
-    try:
-        return "".join(Path(record.log_path).read_text(errors="replace").splitlines(keepends=True)[-count:])
-    except OSError:
-        return ""

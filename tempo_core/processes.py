@@ -17,6 +17,7 @@ __all__ = [
     "free_port",
     "port_is_free",
     "ServerProcess",
+    "last_lines",
     "exit_cleanly_on_sigterm",
     "process_start_time",
     "stop_process_group",
@@ -78,28 +79,41 @@ class ServerProcess:
 
     def last_lines(self, count: int = 20) -> str:
         """The last lines the server wrote, for error messages."""
-        try:
-            with open(self.log_path, errors="replace") as log:
-                return "".join(deque(log, maxlen=count))
-        except OSError:
-            return ""
+        return last_lines(self.log_path, count)
+
+    def _ended(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the process to end, without collecting it."""
+        deadline = time.monotonic() + timeout
+        while os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the process group this server leads: SIGTERM, then SIGKILL after `timeout` seconds."""
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        if self._process.poll() is None:
+        if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
-        # Worker processes of the server share its group; make sure none outlives it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGTERM)
+            if not self._ended(timeout):
+                os.killpg(self.pid, signal.SIGKILL)
+                self._ended(timeout)
+            # The leader has ended but is not collected yet, so its group id cannot belong to anyone
+            # else: end any worker that outlived it, then collect the leader.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        self._process.wait()
+
+
+def last_lines(path: Path, count: int = 20) -> str:
+    """The last `count` lines of a log file, for error messages; empty if it cannot be read."""
+    try:
+        with open(path, errors="replace") as log:
+            return "".join(deque(log, maxlen=count))
+    except OSError:
+        return ""
 
 
 def process_start_time(pid: int) -> int | None:
@@ -127,8 +141,11 @@ def stop_process_group(pid: int, start_time: int, timeout: float = 10.0) -> None
     deadline = time.monotonic() + timeout
     while is_running(pid, start_time) and time.monotonic() < deadline:
         time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    # Only while the leader is still the process we started: once another parent has collected it,
+    # its group id may be reused, and we signal nothing we did not start.
+    if is_running(pid, start_time):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def exit_cleanly_on_sigterm() -> None:

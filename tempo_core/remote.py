@@ -18,7 +18,7 @@ __all__ = ["RemoteModel", "ProtocolClient"]
 DEFAULT_TIMEOUT = 60.0
 
 
-def _pool(endpoint: str, timeout: float, pool_size: int) -> urllib3.PoolManager:
+def _pool(timeout: float, pool_size: int) -> urllib3.PoolManager:
     """Keep-alive connections that retry failed connects only, never a request the server may have run."""
     retry = urllib3.Retry(total=3, connect=3, read=0, status=0, other=0, redirect=0, backoff_factor=0.1)
     return urllib3.PoolManager(num_pools=1, maxsize=pool_size, block=False, retries=retry, timeout=timeout)
@@ -37,7 +37,7 @@ class ProtocolClient:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
         self._url = self.endpoint + protocol.infer_path(model.name)
-        self._pool = _pool(self.endpoint, timeout, pool_size=32)
+        self._pool = _pool(timeout, pool_size=32)
 
     def __call__(self, arguments: dict[str, Any]) -> Any:
         """Send arguments bound by input name and return the decoded result."""
