@@ -31,7 +31,7 @@ class LocalOptions(RuntimeOptions):
     colocate: bool = Field(
         default=True,
         description="Serve a pipeline's children in the pipeline's own server and call them in-process; "
-        "children already deployed on their own are called over the network either way.",
+        "children in servers of their own are called over their local channel (a Unix socket), else REST.",
     )
     detach: bool = Field(
         default=False,

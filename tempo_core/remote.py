@@ -13,7 +13,7 @@ from tempo_core.model import Servable
 from tempo_core.protocol import Protocol
 from tempo_core.runtime import Runtime
 
-__all__ = ["RemoteModel", "ProtocolClient"]
+__all__ = ["RemoteModel", "ProtocolClient", "error_message"]
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -47,9 +47,9 @@ class ProtocolClient:
         except urllib3.exceptions.HTTPError as exc:
             raise RemoteError(f"model '{self.model.name}' at {self.endpoint} could not be reached: {exc}") from exc
         if response.status != 200:
+            message = error_message(response.data, response.reason)
             raise RemoteError(
-                f"model '{self.model.name}' answered {response.status}: {_error_text(response)}",
-                status_code=response.status,
+                f"model '{self.model.name}' answered {response.status}: {message}", status_code=response.status
             )
         return self.protocol.decode_response(self.model.signature, response.data, dict(response.headers))
 
@@ -58,12 +58,13 @@ class ProtocolClient:
         self._pool.clear()
 
 
-def _error_text(response: urllib3.BaseHTTPResponse) -> str:
-    text = response.data.decode("utf-8", errors="replace")
+def error_message(data: bytes, reason: str | None = None) -> str:
+    """The message in an error response's body (MLServer's `error`, FastAPI's `detail`...), else its text."""
+    text = data.decode("utf-8", errors="replace")
     try:
         body = json.loads(text)
     except ValueError:
-        return text[:500] or str(response.reason)
+        return text[:500] or str(reason)
     if isinstance(body, dict):
         for key in ("error", "detail", "message"):
             if key in body:

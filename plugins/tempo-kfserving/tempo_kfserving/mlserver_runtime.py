@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mlserver import MLModel
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
 
 from tempo_core.artifact import load
+from tempo_core.channel import client_for
 from tempo_core.custom import CustomModel
 from tempo_core.errors import ArgumentError, TempoError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
-from tempo_core.remote import ProtocolClient
 from tempo_kfserving import codec
+from tempo_kfserving.mlserver_channel import ChannelServing
 
 __all__ = ["TempoMLServerModel"]
 
@@ -23,15 +23,16 @@ _BAD_REQUEST = 400
 _SERVER_ERROR = 500
 
 
-class TempoMLServerModel(MLModel):  # type: ignore[misc]
+class TempoMLServerModel(ChannelServing):
     """Loads the tempo artifact at `parameters.uri` and answers V2 requests by its signature.
 
     A pipeline's children are reached at `parameters.extra.child_endpoints` (model name -> base URL),
-    each through one pooled client created at load time.
+    each through one pooled client created at load time: over the local channel when the child answers
+    there, else over REST.
     """
 
     async def load(self) -> bool:
-        """Load the artifact, route a pipeline's children to their servers, and run the model's loader."""
+        """Load the artifact, route a pipeline's children to their servers, run the model's loader, open the channel."""
         parameters = self.settings.parameters
         servable = load(parameters.uri, verify_environment=False)
         if not isinstance(servable, CustomModel):
@@ -49,13 +50,13 @@ class TempoMLServerModel(MLModel):  # type: ignore[misc]
                         f"pipeline '{servable.name}' has no endpoint for its child '{child.name}'; deploy the "
                         "pipeline with tempo so its children are deployed with it"
                     )
-                child.route_to(ProtocolClient(child, protocol_of(child), endpoints[child.name]))
+                child.route_to(client_for(child, protocol_of(child), endpoints[child.name]))
                 remote_children += 1
         servable.load()
         self._servable = servable
         # A pipeline waiting on other servers runs off the event loop, so requests overlap.
         self._blocks_on_network = remote_children > 0
-        return True
+        return await super().load()  # opens the local channel
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         """Decode the request by the signature, run the model in-process, encode what it returns."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from tempo_core.channel import CHANNEL_ENV, channel_namespace
 from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.processes import free_port
@@ -71,17 +72,21 @@ class KFServingV2Protocol(Protocol):
         Co-located children get their own model settings in the same server, and the pipeline calls
         them in-process.
         """
+        parallel_workers = options.parallel_workers if isinstance(options, LocalOptions) else 0
         write_server_settings(
             workdir,
             host=host,
             http_port=port,
             grpc_port=free_port("127.0.0.1" if host == "0.0.0.0" else host),
-            parallel_workers=options.parallel_workers if isinstance(options, LocalOptions) else 0,
+            parallel_workers=parallel_workers,
         )
+        # Local servers with the models in the server process also answer on the local channel, which
+        # pipelines use to call children served on their own.
+        channel = isinstance(options, LocalOptions) and parallel_workers == 0
         for child in colocated:
-            write_model_settings(workdir, child, Path(child.details.local_folder or ""), {})
+            write_model_settings(workdir, child, Path(child.details.local_folder or ""), {}, channel=channel)
         extra = {"child_endpoints": child_endpoints, "colocated": [child.name for child in colocated]}
-        write_model_settings(workdir, model, artifact_folder, extra)
+        write_model_settings(workdir, model, artifact_folder, extra, channel=channel)
         return ServerLaunch(
             argv=[python or sys.executable, "-c", _START_MLSERVER, "start", str(workdir)],
             workdir=workdir,
@@ -89,4 +94,5 @@ class KFServingV2Protocol(Protocol):
                 "/v2/health/ready",
                 *(self.ready_path(name) for name in (*(child.name for child in colocated), model.name)),
             ),
+            env={CHANNEL_ENV: channel_namespace()} if channel else {},
         )

@@ -12,9 +12,16 @@ from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable
 from tempo_core.signature import TensorSpec, ValueKind
 
-__all__ = ["write_server_settings", "write_model_settings", "implementation_for", "TEMPO_IMPLEMENTATION"]
+__all__ = [
+    "write_server_settings",
+    "write_model_settings",
+    "implementation_for",
+    "prepackaged_runtime",
+    "TEMPO_IMPLEMENTATION",
+]
 
 TEMPO_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
+_CHANNEL_MODULE = "tempo_kfserving.mlserver_channel"
 # MLServer's runtime for each standard framework, and what to install for it.
 _PREPACKAGED = {
     ModelFramework.SKLearn: ("mlserver_sklearn.SKLearnModel", "tempo-kfserving[sklearn]"),
@@ -24,8 +31,20 @@ _PREPACKAGED = {
 }
 
 
-def implementation_for(model: Servable) -> str:
-    """The MLServer runtime class that serves the model: tempo's for custom code, MLServer's own otherwise."""
+def prepackaged_runtime(class_name: str) -> str | None:
+    """The import path of MLServer's prepackaged runtime class named `class_name`, if tempo knows it."""
+    for implementation, _ in _PREPACKAGED.values():
+        if implementation.rsplit(".", 1)[1] == class_name:
+            return implementation
+    return None
+
+
+def implementation_for(model: Servable, *, channel: bool = False) -> str:
+    """The MLServer runtime class that serves the model: tempo's for custom code, MLServer's own otherwise.
+
+    With `channel`, MLServer's own runtimes also answer on tempo's local channel (tempo_core.channel);
+    tempo's always do where the server has one.
+    """
     platform = model.details.platform
     if platform.is_custom_code:
         return TEMPO_IMPLEMENTATION
@@ -40,6 +59,8 @@ def implementation_for(model: Servable) -> str:
             f"model '{model.name}' is a {platform.name} artifact, served by MLServer's {implementation}, which "
             f"is not installed; install it with: pip install '{distribution}'"
         )
+    if channel:
+        return f"{_CHANNEL_MODULE}.{implementation.rsplit('.', 1)[1]}"
     return implementation
 
 
@@ -89,15 +110,20 @@ def write_server_settings(workdir: Path, *, host: str, http_port: int, grpc_port
     )
 
 
-def write_model_settings(workdir: Path, model: Servable, artifact_folder: Path, extra: dict[str, Any]) -> None:
-    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`."""
+def write_model_settings(
+    workdir: Path, model: Servable, artifact_folder: Path, extra: dict[str, Any], *, channel: bool = False
+) -> None:
+    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`.
+
+    `channel` serves MLServer's own runtimes on tempo's local channel too.
+    """
     model_dir = workdir / model.name
     model_dir.mkdir(exist_ok=True)
     _write_json(
         model_dir / "model-settings.json",
         {
             "name": model.name,
-            "implementation": implementation_for(model),
+            "implementation": implementation_for(model, channel=channel),
             "parameters": {"uri": str(artifact_folder), "extra": extra},
             "inputs": [_metadata(spec) for spec in model.signature.inputs],
             "outputs": [_metadata(spec) for spec in model.signature.outputs],

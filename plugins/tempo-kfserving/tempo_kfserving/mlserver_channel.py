@@ -1,0 +1,86 @@
+"""MLServer models that also answer on tempo's local channel (tempo_core.channel).
+
+`ChannelServing` goes first among an MLServer runtime's bases: once the model is loaded it listens on
+its channel socket, and each request there runs the model's own `predict`, as MLServer's REST handler
+would. MLServer's prepackaged runtimes get the same by name from this module, e.g.
+`tempo_kfserving.mlserver_channel.SKLearnModel` for `mlserver_sklearn.SKLearnModel`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import uuid
+from typing import Any
+
+from mlserver import MLModel
+from mlserver.errors import MLServerError
+from mlserver.types import InferenceRequest
+from pydantic import ValidationError
+
+from tempo_core.channel import ChannelServer, Headers
+
+__all__ = ["ChannelServing"]
+
+_JSON = {"content-type": "application/json"}
+
+
+def _error(status: int, message: str) -> tuple[int, bytes, Headers]:
+    return status, json.dumps({"error": message}).encode(), _JSON
+
+
+class ChannelServing(MLModel):  # type: ignore[misc]
+    """Listens on the model's channel socket while loaded; inert where the server has no channel."""
+
+    _channel: ChannelServer | None = None
+
+    async def load(self) -> bool:
+        """Load the model, then open its channel."""
+        loaded: bool = await super().load()
+        if loaded:
+            self._channel = await ChannelServer.start(self.name, self._answer)
+        return loaded
+
+    async def unload(self) -> bool:
+        """Close the channel, then unload the model."""
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+        unloaded: bool = await super().unload()
+        return unloaded
+
+    async def _answer(self, body: bytes, headers: Headers) -> tuple[int, bytes, Headers]:
+        """One channel request: a V2 JSON inference request in, MLServer's response out."""
+        try:
+            request = InferenceRequest.model_validate_json(body)
+        except ValidationError as exc:
+            return _error(422, f"not a V2 inference request: {exc}")
+        if request.id is None:
+            request.id = str(uuid.uuid4())
+        try:
+            response = await self.predict(request)
+        except MLServerError as exc:
+            return _error(exc.status_code, str(exc))
+        except Exception as exc:
+            return _error(500, f"model '{self.name}' raised {type(exc).__name__}: {exc}")
+        response.id = request.id
+        return 200, response.model_dump_json(exclude_none=True).encode(), _JSON
+
+
+def channel_runtime(base_path: str) -> type[MLModel]:
+    """The MLServer runtime at `base_path` with `ChannelServing` in front of it."""
+    module, _, name = base_path.rpartition(".")
+    base = getattr(importlib.import_module(module), name)
+    return type(name, (ChannelServing, base), {"__module__": __name__, "__doc__": base.__doc__})
+
+
+def __getattr__(name: str) -> Any:
+    """MLServer imports prepackaged runtimes with a channel from here by their class name."""
+    from tempo_kfserving.settings import prepackaged_runtime
+
+    path = prepackaged_runtime(name)
+    if path is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    runtime = channel_runtime(path)
+    globals()[name] = runtime
+    return runtime
