@@ -2,7 +2,7 @@
 and the deployed iris pipeline against one direct call of its child, measured in the same run.
 
 Run with `nox -s bench`. Prints ratios; targets: tempo req/s >= 0.9x MLServer's, server RSS <= 1.1x,
-pipeline p50 <= 1.5x a direct call.
+pipeline p50 <= 1.2x a direct call with its children in-process, <= 1.5x with them in their own servers.
 """
 
 from __future__ import annotations
