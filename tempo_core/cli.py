@@ -20,10 +20,11 @@ from tempo_core.details import ModelDetails
 from tempo_core.errors import DeployError, TempoError
 from tempo_core.frameworks import ModelFramework
 from tempo_core.local_runtime import LocalRuntime, protocol_of
-from tempo_core.local_state import find_record
+from tempo_core.model import Servable
 from tempo_core.plugins import get_plugins
 from tempo_core.reference import ModelReference
 from tempo_core.remote import ProtocolClient
+from tempo_core.runtime import Runtime
 from tempo_core.signature import Signature
 from tempo_core.version import __version__
 
@@ -98,24 +99,42 @@ def deploy(target: str, runtime: str, options_file: Path | None, as_json: bool) 
         click.echo(f"{remote.name} is ready at {remote.endpoint}")
 
 
-def _deployed_reference(name: str) -> tuple[ModelReference, str]:
-    record = find_record(name)
-    if record is None or not record.running():
-        raise DeployError(f"model '{name}' is not deployed on the local runtime; run `tempo deploy MODULE:OBJECT`")
-    manifest = read_manifest(record.folders[name])
+def _deployed_model(model: str, runtime: Runtime) -> tuple[Servable, str]:
+    """The model to call and its endpoint: from the user's code for MODULE:OBJECT, else from its saved artifact."""
+    if ":" in model:  # model names are DNS labels, never with a colon
+        servable = import_model(model)
+        return servable, runtime.endpoint(servable)
+    entry = next((deployed for deployed in runtime.list() if deployed.name == model), None)
+    if entry is None:
+        raise DeployError(
+            f"model '{model}' is not deployed on the {runtime.name} runtime; run `tempo deploy MODULE:OBJECT`"
+        )
+    if entry.folder is None:
+        raise DeployError(
+            f"the {runtime.name} runtime does not know where model '{model}' is saved on this machine; "
+            "name it by its code instead: `tempo predict MODULE:OBJECT ...`"
+        )
+    manifest = read_manifest(entry.folder)
     protocol = get_plugins().protocols.get(manifest.protocol)() if manifest.protocol else None
-    return ModelReference(manifest.details, protocol), record.endpoint
+    return ModelReference(manifest.details, protocol), entry.endpoint
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("model", metavar="NAME|MODULE:OBJECT")
 @click.option("--data", required=True, help="JSON: an object by input name, or one input's value; @FILE reads a file.")
-def predict(name: str, data: str) -> None:
-    """Call a model deployed on the local runtime and print its answer as JSON."""
-    reference, endpoint = _deployed_reference(name)
-    client = ProtocolClient(reference, protocol_of(reference), endpoint)
+@RUNTIME
+@OPTIONS
+def predict(model: str, data: str, runtime: str, options_file: Path | None) -> None:
+    """Call a deployed model and print its answer as JSON.
+
+    A NAME is looked up on the runtime, which must know where the model is saved on this machine (local
+    and docker do); MODULE:OBJECT takes the model from your code, for any runtime.
+    """
+    options = read_options(runtime, options_file)
+    servable, endpoint = _deployed_model(model, get_plugins().runtimes.get(options.runtime)(options))
+    client = ProtocolClient(servable, protocol_of(servable), endpoint)
     try:
-        click.echo(json.dumps(to_json(client(read_data(data, reference.signature)))))
+        click.echo(json.dumps(to_json(client(read_data(data, servable.signature)))))
     finally:
         client.close()
 

@@ -238,6 +238,7 @@ class LocalRuntime(Runtime):
                 runtime=self.name,
                 endpoint=record.endpoint,
                 status="running" if record.running() else "exited",
+                folder=record.folders.get(name) or None,
             )
             for record in records()
             for name in record.serves

@@ -22,6 +22,9 @@ class DeployedModel(BaseModel):
     runtime: str
     endpoint: str
     status: str
+    # The model's saved artifact on this machine, where the runtime knows it: `tempo predict NAME` reads
+    # the model's signature there.
+    folder: str | None = None
 
 
 class Runtime(ABC):

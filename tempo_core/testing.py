@@ -273,6 +273,10 @@ class RuntimeConformance:
         )
         assert listed[FUNCTION_MODEL].runtime == tempo_runtime.name
         assert listed[FUNCTION_MODEL].endpoint == remote.endpoint
+        folder = listed[FUNCTION_MODEL].folder
+        assert folder in (None, tempo_conformance_models.function.details.local_folder), (
+            f"list() says the model is saved in {folder}, not in its local_folder"
+        )
         remote.undeploy()
         assert FUNCTION_MODEL not in _listed(tempo_runtime), "list() still shows the model after undeploy"
 

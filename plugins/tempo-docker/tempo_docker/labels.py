@@ -10,6 +10,7 @@ __all__ = [
     "SPEC",
     "READY_PATHS",
     "WORKDIR",
+    "FOLDER",
     "RESERVED_PREFIX",
     "container_name",
     "network_name",
@@ -26,6 +27,8 @@ OWNER = "io.tempo.owner"
 SPEC = "io.tempo.spec"
 READY_PATHS = "io.tempo.ready-paths"
 WORKDIR = "io.tempo.workdir"
+# The artifact folder mounted into the container, on the host: `tempo predict NAME` reads the signature there.
+FOLDER = "io.tempo.folder"
 
 
 def container_name(namespace: str, model_name: str) -> str:

@@ -39,6 +39,7 @@ from tempo_docker.container import (
 from tempo_docker.engine import connect
 from tempo_docker.image import ServingImage, find_serving_image
 from tempo_docker.labels import (
+    FOLDER,
     MANAGED,
     MODEL,
     NAMESPACE,
@@ -227,6 +228,7 @@ class DockerRuntime(Runtime):
                 SPEC: spec,
                 READY_PATHS: json.dumps(list(launch.ready_paths)),
                 WORKDIR: str(workdir),
+                FOLDER: str(folder),
                 **({OWNER: owner} if owner else {}),
             }
             name = container_name(options.namespace, model.name)
@@ -324,6 +326,7 @@ class DockerRuntime(Runtime):
                 runtime=self.name,
                 endpoint=published_endpoint(container) or "",
                 status=container.status,
+                folder=container.labels.get(FOLDER),
             )
             for container in containers
         ]

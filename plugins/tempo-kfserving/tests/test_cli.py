@@ -45,13 +45,15 @@ def test_save_deploy_predict_list_undeploy(project: Path) -> None:
     endpoint = json.loads(deployed.stdout)["endpoint"]
     try:
         predicted = tempo("predict", "cli-doubler", "--data", '{"values": [1, 2], "label": "ok"}', cwd=project)
+        by_code = tempo("predict", "models:doubler", "--data", '{"values": [3], "label": "hi"}', cwd=project)
         listed = json.loads(tempo("list", "--json", cwd=project).stdout)
     finally:
         undeployed = tempo("undeploy", "cli-doubler", cwd=project)
 
     assert json.loads(predicted.stdout) == [[2, 4], "OK"]
-    assert [(entry["name"], entry["endpoint"], entry["status"]) for entry in listed] == [
-        ("cli-doubler", endpoint, "running")
+    assert json.loads(by_code.stdout) == [[6], "HI"]
+    assert [(entry["name"], entry["endpoint"], entry["status"], entry["folder"]) for entry in listed] == [
+        ("cli-doubler", endpoint, "running", str(project / "artifacts" / "doubler"))
     ]
     assert undeployed.returncode == 0
     assert json.loads(tempo("list", "--json", cwd=project).stdout) == []

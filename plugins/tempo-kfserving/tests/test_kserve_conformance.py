@@ -12,17 +12,23 @@ environment), pods, RBAC, credentials, real networking and DNS, or KServe's own 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 # The kit's own asserts explain themselves only if pytest rewrites them, which needs this before the import.
 pytest.register_assert_rewrite("tempo_core.testing")
 
+from tempo_core import deploy, save  # noqa: E402
 from tempo_core.kubernetes.emulated_operator import KSERVE, EmulatedOperator  # noqa: E402
 from tempo_core.kubernetes.testing import EmulatedKubernetesAPI  # noqa: E402
+from tempo_core.remote import RemoteModel  # noqa: E402
 from tempo_core.testing import ConformanceModels, RuntimeConformance, build_conformance_models  # noqa: E402
 from tempo_kfserving import KFServingOptions  # noqa: E402
 
@@ -73,16 +79,17 @@ class TestKServeRuntime(RuntimeConformance):
         )
 
 
-def test_the_iris_pipeline_with_prepackaged_children_predicts_through_the_emulated_ingress(
-    iris_artifacts: str, tmp_path: Path
-) -> None:
-    from models import SKLearnTag, XGBoostTag, get_tempo_artifacts
+IRIS_OPTIONS = {"namespace": NAMESPACE, "serverImage": "tempo-mlserver:emulated"}
+VERSICOLOR = [[5.9, 3.0, 4.2, 1.5]]
 
-    from tempo_core import deploy, save
+
+@pytest.fixture
+def iris_on_kserve(iris_artifacts: str, tmp_path: Path) -> Iterator[tuple[EmulatedKubernetesAPI, RemoteModel]]:
+    """The iris pipeline deployed on the emulated KServe, with $KUBECONFIG naming the emulated cluster."""
+    from models import get_tempo_artifacts
 
     classifier, _, _ = get_tempo_artifacts(iris_artifacts)  # uris s3://tempo/basic/{sklearn,xgboost,pipeline}
     save(classifier)
-    setosa, versicolor = np.array([[5.1, 3.5, 1.4, 0.2]]), np.array([[5.9, 3.0, 4.2, 1.5]])
     operator = EmulatedOperator(
         [KSERVE],
         buckets={
@@ -92,20 +99,50 @@ def test_the_iris_pipeline_with_prepackaged_children_predicts_through_the_emulat
     )
     with EmulatedKubernetesAPI([KSERVE.emulated], operator=operator) as api, pytest.MonkeyPatch.context() as patch:
         patch.setenv("KUBECONFIG", str(api.write_kubeconfig(tmp_path / "config")))
-        options = KFServingOptions(
-            remote_options={
-                "namespace": NAMESPACE,
-                "serverImage": "tempo-mlserver:emulated",
-                "ingressBaseUrl": api.host,
-            }
-        )
+        options = KFServingOptions(remote_options={**IRIS_OPTIONS, "ingressBaseUrl": api.host})
         with deploy(classifier, options) as remote:
-            tags = [remote.predict(versicolor)[1], remote.predict(payload=setosa)[1]]
-            predictors = {
-                name: spec["spec"]["predictor"] for name, spec in api.objects(KSERVE_RESOURCE, NAMESPACE).items()
-            }
+            yield api, remote
+    assert api.objects(KSERVE_RESOURCE, NAMESPACE) == {}, "leaving the `with` block undeploys every service"
+
+
+def test_the_iris_pipeline_with_prepackaged_children_predicts_through_the_emulated_ingress(
+    iris_on_kserve: tuple[EmulatedKubernetesAPI, RemoteModel],
+) -> None:
+    from models import SKLearnTag, XGBoostTag
+
+    api, remote = iris_on_kserve
+    setosa, versicolor = np.array([[5.1, 3.5, 1.4, 0.2]]), np.array(VERSICOLOR)
+    tags = [remote.predict(versicolor)[1], remote.predict(payload=setosa)[1]]
+    predictors = {name: spec["spec"]["predictor"] for name, spec in api.objects(KSERVE_RESOURCE, NAMESPACE).items()}
 
     assert tags == [SKLearnTag, XGBoostTag]
     assert predictors["test-iris-sklearn"]["model"]["modelFormat"] == {"name": "sklearn"}
     assert predictors["test-iris-xgboost"]["model"]["modelFormat"] == {"name": "xgboost"}
-    assert api.objects(KSERVE_RESOURCE, NAMESPACE) == {}, "leaving the `with` block undeploys every service"
+
+
+def test_tempo_predict_calls_a_cluster_model_named_by_its_code(
+    iris_on_kserve: tuple[EmulatedKubernetesAPI, RemoteModel], iris_artifacts: str, tmp_path: Path
+) -> None:
+    import models
+    from models import SKLearnTag
+
+    api, _ = iris_on_kserve
+    (tmp_path / "cluster_models.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(Path(models.__file__).parent)!r})\n"
+        f"from models import get_tempo_artifacts\n\nclassifier, _, _ = get_tempo_artifacts({iris_artifacts!r})\n"
+    )
+    options_file = tmp_path / "kserve.yaml"
+    options_file.write_text(yaml.safe_dump({"remote_options": {**IRIS_OPTIONS, "ingressBaseUrl": api.host}}))
+    kserve = ("--runtime", "kserve", "--options", str(options_file), "--data", json.dumps(VERSICOLOR))
+
+    def tempo(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tempo_core", *args], cwd=tmp_path, capture_output=True, text=True)
+
+    by_code = tempo("predict", "cluster_models.py:classifier", *kserve)
+    by_name = tempo("predict", "classifier", *kserve)
+
+    assert by_code.returncode == 0, by_code.stderr
+    assert json.loads(by_code.stdout) == [[[1]], SKLearnTag]
+    assert by_name.returncode == 1
+    assert "does not know where model 'classifier' is saved on this machine" in by_name.stderr
+    assert "tempo predict MODULE:OBJECT" in by_name.stderr
