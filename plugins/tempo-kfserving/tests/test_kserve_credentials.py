@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tempo_core.errors import DeployError
 from tempo_kfserving import storage_credentials_manifests
 
+CAPTURE: dict[str, Any] = {"capture_output": True, "text": True}
 RCLONE_CONFIG = """
 [minio]
 type = s3
@@ -49,3 +54,20 @@ def test_a_remote_that_is_not_s3_is_refused(tmp_path: Path) -> None:
         storage_credentials_manifests("reader", tmp_path / "rclone.conf", remote="gcs")
     with pytest.raises(DeployError, match="has no remote 's3'; it has: minio, gcs"):
         storage_credentials_manifests("reader", tmp_path / "rclone.conf")
+
+
+def test_tempo_kserve_credentials_prints_what_kubectl_applies(tmp_path: Path) -> None:
+    (tmp_path / "rclone.conf").write_text(RCLONE_CONFIG)
+    command = [sys.executable, "-m", "tempo_core", "kserve", "credentials", "minio-reader"]
+    config = ("--rclone-config", str(tmp_path / "rclone.conf"))
+
+    printed = subprocess.run([*command, *config, "--namespace", "models", "--remote", "minio"], **CAPTURE)
+    refused = subprocess.run([*command, *config], **CAPTURE)
+
+    assert printed.returncode == 0, printed.stderr
+    assert list(yaml.safe_load_all(printed.stdout)) == storage_credentials_manifests(
+        "minio-reader", tmp_path / "rclone.conf", "models", "minio"
+    )
+    assert "never commit it" in printed.stderr
+    assert refused.returncode == 1
+    assert "has no remote 's3'; it has: minio, gcs" in refused.stderr

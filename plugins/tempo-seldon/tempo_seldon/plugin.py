@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tempo_core import hookimpl
 from tempo_core.registry import Register
+from tempo_seldon.cli import seldon_commands
 from tempo_seldon.manifest import SeldonDeploymentGenerator
 from tempo_seldon.protocol import SeldonProtocol
 from tempo_seldon.runtime import SeldonKubernetesRuntime
@@ -25,3 +26,9 @@ def tempo_register_runtimes(register: Register) -> None:
 def tempo_register_manifest_generators(register: Register) -> None:
     """Register the SeldonDeployment generator as `seldon-deployment`."""
     register("seldon-deployment", SeldonDeploymentGenerator)
+
+
+@hookimpl
+def tempo_register_commands(register: Register) -> None:
+    """Register `tempo seldon secret`: the Secret Seldon Core downloads artifacts with."""
+    register("seldon", seldon_commands)

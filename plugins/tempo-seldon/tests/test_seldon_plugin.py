@@ -1,4 +1,4 @@
-"""tempo-seldon registers its protocol, runtime and manifest generator through its entry point."""
+"""tempo-seldon registers its protocol, runtime, manifest generator and command through its entry point."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def test_tempo_plugins_shows_seldon_and_what_it_registers() -> None:
         "protocol": ["seldon"],
         "runtime": ["seldon-k8s"],
         "manifest generator": ["seldon-deployment"],
+        "command": ["seldon"],
     }
 
 

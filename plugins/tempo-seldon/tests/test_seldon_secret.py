@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,6 +14,7 @@ import yaml
 from tempo_core.errors import DeployError
 from tempo_seldon import secret_manifest
 
+CAPTURE: dict[str, Any] = {"capture_output": True, "text": True}
 RCLONE_CONFIG = """
 [s3]
 type = s3
@@ -66,3 +70,16 @@ def test_a_remote_name_that_cannot_be_an_environment_variable_is_refused(tmp_pat
         secret_manifest("storage", config)
     with pytest.raises(DeployError, match="cannot read the rclone config"):
         secret_manifest("storage", tmp_path / "missing.conf")
+
+
+def test_tempo_seldon_secret_prints_what_kubectl_applies(rclone_config: Path) -> None:
+    command = [sys.executable, "-m", "tempo_core", "seldon", "secret", "minio-secret", "--rclone-config"]
+
+    printed = subprocess.run([*command, str(rclone_config), "--namespace", "production", "--remote", "s3"], **CAPTURE)
+    missing = subprocess.run([*command, str(rclone_config.parent / "absent.conf")], **CAPTURE)
+
+    assert printed.returncode == 0, printed.stderr
+    assert yaml.safe_load(printed.stdout) == secret_manifest("minio-secret", rclone_config, "production", ["s3"])
+    assert "never commit it" in printed.stderr
+    assert missing.returncode == 1
+    assert "cannot read the rclone config" in missing.stderr
