@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import pickle
 import shutil
@@ -22,11 +23,14 @@ from tempo_core.details import ModelDetails
 from tempo_core.errors import ArtifactError, ArtifactIntegrityError, UnknownPluginObjectError
 from tempo_core.files import iter_files, replace_folder, sha256_of
 from tempo_core.model import Model, Servable, as_servable
+from tempo_core.pickled_modules import ModuleRecorder, distributions_of
 from tempo_core.pipeline import Pipeline
 from tempo_core.reference import ModelReference
 from tempo_core.version import __version__
 
 __all__ = ["save", "load", "read_manifest", "ArtifactManifest", "MANIFEST_FILE", "CODE_FILE"]
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "tempo.json"
 CODE_FILE = "model.pickle"
@@ -52,8 +56,10 @@ class _ArtifactPickler(cloudpickle.Pickler):  # type: ignore[misc]
     def __init__(self, file: io.BytesIO, root: Servable) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._root = root
+        self.modules = ModuleRecorder()
 
     def persistent_id(self, obj: Any) -> Any:
+        self.modules.note(obj)
         if isinstance(obj, Servable) and obj.name != self._root.name and not isinstance(obj, ModelReference):
             return ("tempo-model", obj.details.model_dump_json(), obj.protocol)
         return None
@@ -78,13 +84,15 @@ def _user_modules(servable: CustomModel) -> list[Any]:
     return [module]
 
 
-def _pickle(servable: CustomModel) -> bytes:
+def _pickle(servable: CustomModel) -> tuple[bytes, set[str]]:
+    """The pickled model and the top-level modules its pickle refers to."""
     buffer = io.BytesIO()
     by_value = _user_modules(servable)
     for module in by_value:
         cloudpickle.register_pickle_by_value(module)
+    pickler = _ArtifactPickler(buffer, servable)
     try:
-        _ArtifactPickler(buffer, servable).dump(servable)
+        pickler.dump(servable)
     except Exception as exc:
         raise ArtifactError(
             f"model '{servable.name}' cannot be saved: pickling its code failed ({exc}); keep what the "
@@ -93,7 +101,7 @@ def _pickle(servable: CustomModel) -> bytes:
     finally:
         for module in by_value:
             cloudpickle.unregister_pickle_by_value(module)
-    return buffer.getvalue()
+    return buffer.getvalue(), pickler.modules.modules
 
 
 def _folder_of(servable: Servable) -> Path:
@@ -105,12 +113,22 @@ def _folder_of(servable: Servable) -> Path:
     return Path(servable.details.local_folder)
 
 
-def _capture_environment(servable: CustomModel, folder: Path, staging: Path) -> dict[str, Any]:
+def _capture_environment(servable: CustomModel, folder: Path, staging: Path, modules: set[str]) -> dict[str, Any]:
+    """Capture what runs the model: the closure of its requirements file if it has one, else of the
+    distributions its pickled code refers to."""
     from tempo_core.environment import capture_environment
 
-    requirements = next(
+    requirements: Path | list[str] | None = next(
         (folder / name for name in ("requirements.txt", "conda.yaml") if (folder / name).exists()), None
     )
+    if requirements is None:
+        requirements = distributions_of(modules)
+        logger.info(
+            "Model '%s' needs %s, inferred from its code; put a requirements.txt in %s to choose instead",
+            servable.name,
+            ", ".join(requirements) or "no distributions beyond tempo's",
+            folder,
+        )
     serving: tuple[str, ...] = ()
     if servable.protocol is not None:
         serving = servable.protocol.server_requirements
@@ -162,10 +180,11 @@ def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> l
     staged: list[str] = []
     environment = None
     if isinstance(servable, CustomModel):
-        (staging / CODE_FILE).write_bytes(_pickle(servable))
+        code, modules = _pickle(servable)
+        (staging / CODE_FILE).write_bytes(code)
         staged.append(CODE_FILE)
         if save_env:
-            environment = _capture_environment(servable, folder, staging)
+            environment = _capture_environment(servable, folder, staging, modules)
             staged.append(ENVIRONMENT_DIR)
     files = {
         path.relative_to(folder).as_posix(): sha256_of(path)

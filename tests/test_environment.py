@@ -19,11 +19,13 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import tempo_core.environment.wheelhouse
+from tempo_core import model, save
 from tempo_core.environment import (
     EnvironmentRecord,
     capture_environment,
@@ -33,6 +35,7 @@ from tempo_core.environment import (
 from tempo_core.environment.capture import capture
 from tempo_core.environment.installed import InstalledEnvironment
 from tempo_core.environment.rebuild import build_venv
+from tempo_core.environment.record import read_record
 from tempo_core.errors import EnvironmentCaptureError
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -481,3 +484,27 @@ def test_conda_environment_is_conda_packed_with_editable_code_inside(
     greeting, edit_file = out.splitlines()
     assert greeting == "hello from conda"
     assert edit_file.startswith(str(python.parent.parent))
+
+
+# --- without a requirements file: what the model's code uses --------------------------------------------------------
+
+
+def test_without_requirements_the_environment_holds_what_the_code_uses_and_runs_it(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    @model(name="inferred", local_folder=str(tmp_path / "inferred"))
+    def count_digits(values: np.ndarray) -> np.ndarray:
+        from packaging.version import Version  # imported where it is used, not at the top of the file
+
+        return values * len(Version("1.2.3").release)
+
+    folder = save(count_digits)
+    lock = _lock(folder)
+    python = build_venv(folder / "environment", read_record(folder))
+    code = f"import numpy as np; from tempo_core import load; print(load({str(folder)!r})(np.ones(2)).tolist())"
+
+    assert {"numpy", "packaging", "tempo-core"} <= set(lock)
+    assert lock["packaging"] == importlib.metadata.version("packaging")
+    installed_but_unused = {"hypothesis", "pytest", "scikit-learn"}
+    assert not installed_but_unused & set(lock), "distributions the code never uses stay out of the artifact"
+    assert _run(python, code) == "[3.0, 3.0]"

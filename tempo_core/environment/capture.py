@@ -32,21 +32,30 @@ logger = logging.getLogger(__name__)
 
 
 def capture_environment(
-    folder: Path, *, requirements: Path | None = None, include: Sequence[str] = ()
+    folder: Path, *, requirements: Path | Sequence[str] | None = None, include: Sequence[str] = ()
 ) -> EnvironmentRecord:
     """Save the running interpreter's environment into ``folder/environment/`` and return its record.
 
-    A conda environment is conda-packed whole; otherwise the closure of `requirements` (all installed
-    distributions when None) and of `include` is pinned in a lock beside a wheelhouse to rebuild it offline.
+    A conda environment is conda-packed whole; otherwise the closure of `requirements` (a requirements file,
+    requirement strings, or all installed distributions when None) and of `include` is pinned in a lock
+    beside a wheelhouse to rebuild it offline.
     """
     return capture(folder, InstalledEnvironment.current(), requirements=requirements, include=include)
 
 
 def capture(
-    folder: Path, installed: InstalledEnvironment, *, requirements: Path | None, include: Sequence[str]
+    folder: Path,
+    installed: InstalledEnvironment,
+    *,
+    requirements: Path | Sequence[str] | None,
+    include: Sequence[str],
 ) -> EnvironmentRecord:
     """Save the environment of `installed` into ``folder/environment/``; `capture_environment` for any install."""
-    wanted = read_requirements(requirements) if requirements is not None else None
+    wanted = None
+    if isinstance(requirements, Path):
+        wanted = read_requirements(requirements)
+    elif requirements is not None:
+        wanted = [parse_requirement(text, "the requirements given") for text in requirements]
     extra = [parse_requirement(name, "the names to include") for name in include]
     distributions = installed.distributions()
     # Also checks that every requirement is installed, which matters for a conda environment packed whole.
