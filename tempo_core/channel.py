@@ -43,6 +43,8 @@ Handler = Callable[[bytes, Headers], Awaitable[tuple[int, bytes, Headers]]]
 # Request: header length, body length; response: status, header length, body length. Big-endian.
 _REQUEST = struct.Struct(">II")
 _RESPONSE = struct.Struct(">HII")
+# Headers are a few names and lengths; a longer header is not a tempo client's.
+_MAX_HEADER = 1 << 16
 
 
 def channel_namespace() -> str:
@@ -78,9 +80,12 @@ class ChannelServer:
             return None
 
         async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            # A frame that is not tempo's (a stray client, a header that is not JSON) closes the connection.
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, ValueError):
                 while True:
                     header_length, body_length = _REQUEST.unpack(await reader.readexactly(_REQUEST.size))
+                    if header_length > _MAX_HEADER:
+                        break
                     headers = json.loads(await reader.readexactly(header_length))
                     body = await reader.readexactly(body_length)
                     status, answer, answer_headers = await handler(body, headers)

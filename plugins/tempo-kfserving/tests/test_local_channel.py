@@ -7,6 +7,7 @@ must still be reached over REST.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +120,21 @@ def test_servers_with_worker_processes_have_no_channel_and_pipelines_still_reach
         assert channel_sockets("test-iris-sklearn") == 0
         np.testing.assert_array_equal(remote.predict(VERSICOLOR)[0], classifier(VERSICOLOR)[0])
         assert remote.predict(SETOSA)[1] == classifier(SETOSA)[1]
+
+
+@pytest.mark.usefixtures("in_the_runtimes_namespace")
+def test_a_stray_client_on_the_channel_is_hung_up_on_and_the_model_keeps_answering(failing_model) -> None:  # type: ignore[no-untyped-def]
+    with deploy_local(failing_model) as remote:
+        address = channel_address("picky")
+        assert address is not None
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stray:
+            stray.settimeout(10)
+            stray.connect(address)
+            stray.sendall(b"GET / HTTP/1.1\r\nHost: picky\r\n\r\n")
+            assert stray.recv(1024) == b"", "the server closes a connection that does not speak the channel"
+
+        client = client_for(failing_model, protocol_of(failing_model), remote.endpoint)
+        try:
+            np.testing.assert_array_equal(client({"values": np.ones(2)}), [2.0, 2.0])
+        finally:
+            client.close()
