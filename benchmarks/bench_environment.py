@@ -4,7 +4,9 @@ Run: python benchmarks/bench_environment.py [--requirement numpy --requirement s
 
 Times a first capture with an empty cache (TEMPO_CACHE_DIR in a temporary folder), a second capture of the same
 environment into another folder (target: at most 1 s), and rebuilding a virtualenv from the saved wheelhouse
-(cold, with empty tempo and uv caches, then warm). Sizes count allocated blocks, each hard-linked inode once.
+(cold, with empty tempo and uv caches, then warm). Then saves a numpy model with no requirements file, whose
+environment is inferred from its code, against capturing the whole virtualenv as the baseline. Sizes count
+allocated blocks, each hard-linked inode once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
+from tempo_core import model, save
 from tempo_core.environment import EnvironmentRecord, capture_environment
 from tempo_core.environment.rebuild import build_venv
 
@@ -107,6 +112,26 @@ def main() -> None:
         logger.info("cache (environments+wheels): %s", mib(cache))
         logger.info("two artifacts + cache:       %s (hard links: no second copy)", mib(together))
         logger.info("rebuilt venv:                %s", mib(venv))
+
+        inferred, whole = inferred_against_whole(root, include)
+        logger.info(
+            "numpy model, no requirements file: %s inferred from its code, whole virtualenv %s: %.2fx the size",
+            mib(inferred),
+            mib(whole),
+            inferred / whole,
+        )
+
+
+def inferred_against_whole(root: Path, include: list[str]) -> tuple[int, int]:
+    """Disk taken by the environment save() infers for a numpy model, and by this whole virtualenv."""
+
+    @model(name="bench-inferred", local_folder=str(root / "inferred"))
+    def doubler(values: np.ndarray) -> np.ndarray:
+        return values * 2
+
+    save(doubler)
+    capture_environment(root / "whole", requirements=None, include=include)
+    return disk_usage([root / "inferred" / "environment"]), disk_usage([root / "whole" / "environment"])
 
 
 def _is_installed(name: str) -> bool:
