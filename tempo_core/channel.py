@@ -69,8 +69,9 @@ def _pack_headers(headers: Headers) -> bytes:
 class ChannelServer:
     """Answers one model's requests on its socket, from the running event loop, through `handler`."""
 
-    def __init__(self, server: asyncio.AbstractServer) -> None:
-        self._server = server
+    def __init__(self) -> None:
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
 
     @classmethod
     async def start(cls, model_name: str, handler: Handler) -> ChannelServer | None:
@@ -79,30 +80,39 @@ class ChannelServer:
         if address is None:
             return None
 
+        channel = cls()
+
         async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            # A frame that is not tempo's (a stray client, a header that is not JSON) closes the connection.
-            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, ValueError):
-                while True:
-                    header_length, body_length = _REQUEST.unpack(await reader.readexactly(_REQUEST.size))
-                    if header_length > _MAX_HEADER:
-                        break
-                    headers = json.loads(await reader.readexactly(header_length))
-                    body = await reader.readexactly(body_length)
-                    status, answer, answer_headers = await handler(body, headers)
-                    packed = _pack_headers(answer_headers)
-                    writer.write(_RESPONSE.pack(status, len(packed), len(answer)) + packed + answer)
-                    await writer.drain()
-            writer.close()
+            channel._connections.add(writer)
+            try:
+                # A frame that is not tempo's (a stray client, a header that is not JSON) closes the connection.
+                with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, ValueError):
+                    while True:
+                        header_length, body_length = _REQUEST.unpack(await reader.readexactly(_REQUEST.size))
+                        if header_length > _MAX_HEADER:
+                            break
+                        headers = json.loads(await reader.readexactly(header_length))
+                        body = await reader.readexactly(body_length)
+                        status, answer, answer_headers = await handler(body, headers)
+                        packed = _pack_headers(answer_headers)
+                        writer.write(_RESPONSE.pack(status, len(packed), len(answer)) + packed + answer)
+                        await writer.drain()
+            finally:
+                channel._connections.discard(writer)
+                writer.close()
 
         try:
-            server = await asyncio.start_unix_server(serve_connection, path=address)
+            channel._server = await asyncio.start_unix_server(serve_connection, path=address)
         except OSError:
             return None  # the name is taken: callers reach this model over REST instead
-        return cls(server)
+        return channel
 
     async def close(self) -> None:
-        """Stop listening and release the name."""
+        """Stop listening, release the name, and hang up on the clients (Python 3.12+ waits for them)."""
+        assert self._server is not None
         self._server.close()
+        for writer in list(self._connections):
+            writer.close()
         await self._server.wait_closed()
 
 
