@@ -41,6 +41,7 @@ class _Server:
     endpoint: str
     ready_paths: tuple[str, ...]
     workdir: Path
+    folder: Path
 
 
 # Servers by model name, shared by every SubprocessRuntime in this interpreter: `deploy()` makes a new
@@ -86,7 +87,7 @@ class SubprocessRuntime(Runtime):
                 start_new_session=True,  # its own process group, so undeploy stops its workers too
             )
         with _LOCK:
-            _SERVERS[model.name] = _Server(process, f"http://{HOST}:{port}", launch.ready_paths, workdir)
+            _SERVERS[model.name] = _Server(process, f"http://{HOST}:{port}", launch.ready_paths, workdir, folder)
 
     def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
         """Poll every ready path until it answers 200; stop the server and raise if it exits or time runs out."""
@@ -127,6 +128,7 @@ class SubprocessRuntime(Runtime):
                 runtime=self.name,
                 endpoint=server.endpoint,
                 status="running" if server.process.poll() is None else f"exited ({server.process.returncode})",
+                folder=str(server.folder),
             )
             for name, server in servers
         ]
