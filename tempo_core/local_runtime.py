@@ -119,9 +119,8 @@ class LocalRuntime(Runtime):
             # Prepackaged servers run in this interpreter; custom code in the environment it was saved with,
             # whose wheels are checked against the manifest before a new environment is built from them.
             python = Path(sys.executable)
-            if model.details.platform.is_custom_code:
-                if not environment_matches_current(folder):
-                    read_manifest(folder)
+            if model.details.platform.is_custom_code and not environment_matches_current(folder):
+                read_manifest(folder)
                 python = ensure_python(folder)
             workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
             port = previous_port if previous_port and port_is_free(self._options.host, previous_port) else None

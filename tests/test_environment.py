@@ -508,3 +508,17 @@ def test_without_requirements_the_environment_holds_what_the_code_uses_and_runs_
     installed_but_unused = {"hypothesis", "pytest", "scikit-learn"}
     assert not installed_but_unused & set(lock), "distributions the code never uses stay out of the artifact"
     assert _run(python, code) == "[3.0, 3.0]"
+
+
+def test_installing_a_distribution_is_seen_by_the_next_look_at_the_environment(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    _install(site, "tempo-first", "1.0", {"tempo_first/__init__.py": ""}, {})
+    environment = _with_site(site)
+    before = environment.distributions()
+
+    _install(site, "tempo-second", "2.0", {"tempo_second/__init__.py": ""}, {})
+    after = environment.distributions()
+
+    assert "tempo-first" in before and "tempo-second" not in before
+    assert after["tempo-second"].version == "2.0"
+    assert environment.distributions() == after
