@@ -18,6 +18,8 @@ from typing import Any
 __all__ = ["ModuleRecorder", "distributions_of"]
 
 _REFERENCES = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+# Values of these types come from no distribution; a model's data holds many of them, so skip them first.
+_PLAIN = frozenset({int, float, complex, bool, str, bytes, bytearray, tuple, list, dict, set, frozenset, type(None)})
 
 
 class ModuleRecorder:
@@ -28,6 +30,8 @@ class ModuleRecorder:
 
     def note(self, obj: Any) -> None:
         """Record the module `obj` comes from (and, for code, the modules it imports)."""
+        if type(obj) in _PLAIN:
+            return
         if isinstance(obj, types.CodeType):
             self.modules.update(
                 str(instruction.argval).partition(".")[0]
