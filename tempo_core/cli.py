@@ -114,7 +114,7 @@ def _deployed_model(model: str, runtime: Runtime) -> tuple[Servable, str]:
             f"the {runtime.name} runtime does not know where model '{model}' is saved on this machine; "
             "name it by its code instead: `tempo predict MODULE:OBJECT ...`"
         )
-    manifest = read_manifest(entry.folder)
+    manifest = read_manifest(entry.folder, verify_environment=False)  # only its details are read here
     protocol = get_plugins().protocols.get(manifest.protocol)() if manifest.protocol else None
     return ModelReference(manifest.details, protocol), entry.endpoint
 
