@@ -7,7 +7,9 @@ a command line that cannot be used as given.
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from tempo_core.runtime import Runtime
 from tempo_core.signature import Signature
 from tempo_core.version import __version__
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "run"]
 
 TARGET = click.argument("target", metavar="MODULE:OBJECT")
 RUNTIME = click.option(
@@ -202,12 +204,12 @@ def upload(target: str) -> None:
     click.echo(upload_model(import_model(target)))
 
 
-def main() -> None:
-    """Run the CLI, turning tempo's own errors into a one-line message and exit code 1."""
+def run(build: Callable[[], click.Command], prog_name: str) -> None:
+    """Run the command `build` returns as a program: progress logged to stderr, tempo's own errors as one
+    line and exit code 1, a command line that cannot be used as given as exit code 2."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        for entry in get_plugins().commands:
-            cli.add_command(entry.obj, entry.name)
-        cli.main(standalone_mode=False)
+        build().main(prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.exceptions.Exit as exc:
@@ -221,3 +223,14 @@ def main() -> None:
     except TempoError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+
+
+def _with_plugin_commands() -> click.Command:
+    for entry in get_plugins().commands:
+        cli.add_command(entry.obj, entry.name)
+    return cli
+
+
+def main() -> None:
+    """Run `tempo`, with the commands plugins register."""
+    run(_with_plugin_commands, "tempo")

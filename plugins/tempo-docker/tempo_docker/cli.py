@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 
 import click
 
-from tempo_core.errors import TempoError
+from tempo_core.cli import run
 from tempo_docker.base import build_base_image
 from tempo_docker.build import build_image
 from tempo_docker.options import DEFAULT_BASE, DEFAULT_IMAGE
@@ -52,15 +50,5 @@ def build_base_command(name: str, suite: str, rootfs_cache: Path | None, mirror:
 
 
 def main() -> None:
-    """Run the commands, showing progress, and turn tempo's own errors into a one-line message and exit code 1."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        docker_commands.main(prog_name="tempo docker", standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except TempoError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+    """Run the `tempo docker` commands on their own (`python -m tempo_docker`), as `tempo docker` runs them."""
+    run(lambda: docker_commands, "tempo docker")
