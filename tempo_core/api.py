@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tempo_core.artifact import MANIFEST_FILE, save
 from tempo_core.errors import DeployError
 from tempo_core.local_runtime import protocol_of
+from tempo_core.manifest import to_yaml
 from tempo_core.model import Servable, as_servable
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
@@ -75,4 +74,4 @@ def manifest(obj: Any, options: RuntimeOptions) -> str:
         )
     generator = get_plugins().manifest_generators.get(options.manifest_target)()
     documents = generator.render(servable, options)
-    return str(yaml.safe_dump_all(documents, sort_keys=False))
+    return to_yaml(documents)

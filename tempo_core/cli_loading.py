@@ -9,18 +9,37 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 import yaml
 from pydantic import ValidationError
 
 from tempo_core.errors import TempoError
+from tempo_core.manifest import to_yaml
 from tempo_core.model import Servable, as_servable
 from tempo_core.options import RuntimeOptions
 from tempo_core.plugins import get_plugins
 from tempo_core.signature import Signature, ValueKind
 
-__all__ = ["import_model", "read_options", "read_data", "to_json", "RUNTIME_ALIASES", "CliUsageError"]
+__all__ = [
+    "import_model",
+    "read_options",
+    "read_data",
+    "to_json",
+    "echo_secrets",
+    "RCLONE_CONFIG_OPTION",
+    "RUNTIME_ALIASES",
+    "CliUsageError",
+]
 
+# The `--rclone-config` option of the commands that render Secrets; rclone's own default location.
+RCLONE_CONFIG_OPTION = click.option(
+    "--rclone-config",
+    "rclone_config",
+    default="~/.config/rclone/rclone.conf",
+    show_default=True,
+    help="The rclone config whose remote(s) hold the credentials.",
+)
 # Short names the CLI accepts for the registered runtimes.
 RUNTIME_ALIASES = {"seldon": "seldon-k8s", "kserve": "kserve-k8s"}
 
@@ -129,3 +148,9 @@ def to_json(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def echo_secrets(documents: list[dict[str, Any]]) -> None:
+    """Print Secrets as YAML for `kubectl apply -f -`, with a reminder on stderr that they hold credentials."""
+    click.echo(to_yaml(documents), nl=False)
+    click.echo("This holds credentials: apply it (| kubectl apply -f -), never commit it.", err=True)

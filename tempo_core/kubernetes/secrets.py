@@ -8,14 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import click
-import yaml
-
 from tempo_core.errors import DeployError
 from tempo_core.kubernetes.manifests import MANAGED_BY_LABEL, MANAGER
 from tempo_core.kubernetes.options import DNS_LABEL, DNS_SUBDOMAIN
 
-__all__ = ["rclone_remotes", "secret_document", "echo_secrets", "RCLONE_CONFIG_OPTION"]
+__all__ = ["rclone_remotes", "secret_document"]
 
 
 def rclone_remotes(rclone_config_file: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
@@ -53,19 +50,3 @@ def secret_document(
         "type": "Opaque",
         "data": {key: base64.b64encode(value.encode()).decode("ascii") for key, value in data.items()},
     }
-
-
-# The `--rclone-config` option of the commands that render Secrets; rclone's own default location.
-RCLONE_CONFIG_OPTION = click.option(
-    "--rclone-config",
-    "rclone_config",
-    default="~/.config/rclone/rclone.conf",
-    show_default=True,
-    help="The rclone config whose remote(s) hold the credentials.",
-)
-
-
-def echo_secrets(documents: list[dict[str, Any]]) -> None:
-    """Print Secrets as YAML for `kubectl apply -f -`, with a reminder on stderr that they hold credentials."""
-    click.echo(yaml.safe_dump_all(documents, sort_keys=False), nl=False)
-    click.echo("This holds credentials: apply it (| kubectl apply -f -), never commit it.", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tempo_core.kubernetes.secrets import RCLONE_CONFIG_OPTION, echo_secrets
+from tempo_core.cli_loading import RCLONE_CONFIG_OPTION, echo_secrets
 
 __all__ = ["kserve_commands"]
 

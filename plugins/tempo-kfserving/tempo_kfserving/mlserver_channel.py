@@ -67,7 +67,7 @@ class ChannelServing(MLModel):  # type: ignore[misc]
         return 200, response.model_dump_json(exclude_none=True).encode(), _JSON
 
 
-def channel_runtime(base_path: str) -> type[MLModel]:
+def _channel_runtime(base_path: str) -> type[MLModel]:
     """The MLServer runtime at `base_path` with `ChannelServing` in front of it."""
     module, _, name = base_path.rpartition(".")
     base = getattr(importlib.import_module(module), name)
@@ -81,6 +81,6 @@ def __getattr__(name: str) -> Any:
     path = prepackaged_runtime(name)
     if path is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    runtime = channel_runtime(path)
+    runtime = _channel_runtime(path)
     globals()[name] = runtime
     return runtime
