@@ -14,13 +14,17 @@ TEST_EXTRAS = ".[test]"
 # Each package: what to install beside tempo-core, and where its tests live.
 PACKAGES = {
     "core": ([], ["tests"]),
-    "kfserving": (["-e", "plugins/tempo-kfserving[kubernetes,sklearn,xgboost]"], ["plugins/tempo-kfserving/tests"]),
+    # tempo-docker beside the Kubernetes plugins: the emulated cluster's images are built on its debootstrap base.
+    "kfserving": (
+        ["-e", "plugins/tempo-kfserving[kubernetes,sklearn,xgboost]", "-e", "plugins/tempo-docker"],
+        ["plugins/tempo-kfserving/tests"],
+    ),
     "docker": (
         ["-e", "plugins/tempo-kfserving[sklearn,xgboost]", "-e", "plugins/tempo-docker"],
         ["plugins/tempo-docker/tests"],
     ),
     "seldon": (
-        ["-e", "plugins/tempo-kfserving[sklearn,xgboost]", "-e", "plugins/tempo-seldon"],
+        ["-e", "plugins/tempo-kfserving[sklearn,xgboost]", "-e", "plugins/tempo-seldon", "-e", "plugins/tempo-docker"],
         ["plugins/tempo-seldon/tests"],
     ),
 }
@@ -37,7 +41,7 @@ def install(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session, package: str) -> None:
     """Run one package's tests against real servers."""
     extra, paths = PACKAGES[package]
-    install(session, *extra)
+    install(session, *extra, "-e", "tests/support")
     session.install("--no-deps", "tests/plugins/tempo-hello")
     session.run("python", "-m", "pytest", "-q", "-rs", *paths, *session.posargs)
 

@@ -18,8 +18,8 @@ fixture that returns the options to deploy with:
 
 A cluster runtime deploys models only from a remote `uri`: override `tempo_conformance_models` (a module-scoped
 fixture in the test module) with `build_conformance_models(root, uri_for=...)`, where `uri_for(name)` gives each
-model's uri, and make the
-saved folders under `root` readable there (tempo_core.kubernetes.emulated_operator can serve `root` as a bucket).
+model's uri, then `upload()` the models (the pipeline and the failing one) with your options, so the cluster
+downloads them from there.
 
 The suite deploys real models through `tempo_core.deploy`, so the runtime is found the way users find it:
 by the `runtime` name of its options, through the plugin's entry point. This module imports pytest; nothing

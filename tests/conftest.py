@@ -14,7 +14,7 @@ from tempo_core.plugins import reset_plugins
 
 HERE = Path(__file__).parent
 # The loopback S3 endpoint (moto_server) and the rclone check.
-pytest_plugins = ["tests.s3"]
+pytest_plugins = ["tempo_test_support.s3"]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tempo_core.plugins import get_plugins
 from tempo_core.rclone import RcloneOptions, RcloneUploader
 
 if TYPE_CHECKING:
-    from tests.s3 import S3Endpoint
+    from tempo_test_support.s3 import S3Endpoint
 
 # A failing copy must fail fast: rclone is told to give up on a dead endpoint within seconds.
 FAST = 15.0

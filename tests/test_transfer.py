@@ -12,7 +12,7 @@ from tempo_core import PipelineModels, download, load, model, pipeline, save, up
 from tempo_core.artifact import CODE_FILE
 from tempo_core.errors import ArtifactIntegrityError, UploadError
 from tempo_core.transfer import uploader_for
-from tests.s3 import S3Endpoint
+from tempo_test_support.s3 import S3Endpoint
 
 
 @pytest.fixture

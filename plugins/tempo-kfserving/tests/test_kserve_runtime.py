@@ -1,6 +1,6 @@
 """KFServingKubernetesRuntime against an EMULATED Kubernetes API server on loopback (no cluster can run here).
 
-The emulation (`tempo_core.kubernetes.testing.EmulatedKubernetesAPI`) is a small threaded HTTP server that speaks
+The emulation (`tempo_test_support.kube_api.EmulatedKubernetesAPI`) is a small threaded HTTP server that speaks
 the REST paths the official `kubernetes` client uses for InferenceServices: server-side apply (PATCH with
 `application/apply-patch+yaml` and a fieldManager), GET, DELETE, and LIST with a labelSelector. It plays KServe's
 controller by reporting a `Ready` condition that is False and then True a few reads after an apply.
@@ -20,9 +20,9 @@ import yaml
 
 from tempo_core import manifest
 from tempo_core.errors import ServerNotReadyError
-from tempo_core.kubernetes.testing import EmulatedKubernetesAPI, EmulatedResource
 from tempo_kfserving import KFServingKubernetesRuntime, KFServingOptions
 from tempo_kfserving.manifest import INFERENCE_SERVICE
+from tempo_test_support.kube_api import EmulatedKubernetesAPI, EmulatedResource
 
 kubernetes_client = pytest.importorskip(
     "kubernetes.client", reason="the kserve-k8s runtime needs the client: pip install 'tempo-kfserving[kubernetes]'"

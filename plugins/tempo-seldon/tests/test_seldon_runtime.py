@@ -1,6 +1,6 @@
 """SeldonKubernetesRuntime against an EMULATED Kubernetes API server on loopback (no cluster can run here).
 
-The emulation (`tempo_core.kubernetes.testing.EmulatedKubernetesAPI`) is a small threaded HTTP server that speaks
+The emulation (`tempo_test_support.kube_api.EmulatedKubernetesAPI`) is a small threaded HTTP server that speaks
 the REST paths the official `kubernetes` client uses for SeldonDeployments: server-side apply (PATCH with
 `application/apply-patch+yaml` and a fieldManager), GET, DELETE, and LIST with a labelSelector. It plays Seldon
 Core's operator by reporting `status.state: Creating` and then `Available` a few reads after an apply.
@@ -22,13 +22,19 @@ from kubernetes.client import ApiClient, Configuration
 
 from tempo_core import deploy, manifest, save
 from tempo_core.errors import DeployError, ServerNotReadyError
-from tempo_core.kubernetes.testing import EmulatedKubernetesAPI, EmulatedResource
 from tempo_seldon import SeldonCoreOptions, SeldonKubernetesRuntime
 from tempo_seldon.manifest import SELDON_DEPLOYMENT
+from tempo_test_support.kube_api import EmulatedKubernetesAPI, EmulatedResource
 
 NAMESPACE = "production"
+# An image that holds the models' environment: these tests apply manifests and build no environment.tar.gz.
 OPTIONS = SeldonCoreOptions(
-    remote_options={"namespace": NAMESPACE, "authSecretName": "minio-secret", "readyTimeout": 5}
+    remote_options={
+        "namespace": NAMESPACE,
+        "authSecretName": "minio-secret",
+        "readyTimeout": 5,
+        "serverImage": "tempo-mlserver:test",
+    }
 )
 SELDON = EmulatedResource(SELDON_DEPLOYMENT, pending_status={"state": "Creating"}, ready_status={"state": "Available"})
 CHILDREN_FIRST = ["test-iris-sklearn", "test-iris-xgboost", "classifier"]

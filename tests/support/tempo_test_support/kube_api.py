@@ -1,15 +1,15 @@
-"""An emulated Kubernetes API server on loopback, for testing Kubernetes runtimes without a cluster (opt-in).
+"""An emulated Kubernetes API server on loopback, for testing Kubernetes runtimes without a cluster.
 
-It speaks the REST paths the official client uses for namespaced custom objects: server-side apply (PATCH with
-`application/apply-patch+yaml` and a `fieldManager`), GET, DELETE, and LIST with a `labelSelector`. After an
-object is applied, its status reads as pending for a few GETs and then as ready, as an operator would set it.
+It speaks the REST paths the official client (and `kubectl apply --server-side`) uses for namespaced objects, of
+custom resources under `/apis/{group}/{version}/` and of core ones (Secrets, ServiceAccounts) under `/api/v1/`:
+server-side apply (PATCH with `application/apply-patch+yaml` and a `fieldManager`), create (POST), GET, DELETE,
+and LIST with a `labelSelector`. Without an operator, an applied object's status reads as pending for a few GETs
+and then as ready, as an operator would set it.
 
 It is an emulation. It does not check schemas, admission webhooks, RBAC, authentication, namespaces' existence,
-field ownership conflicts, finalizers or watches, and nothing runs: there are no pods, images or services.
-
-With an `EmulatedOperator` (tempo_core.kubernetes.emulated_operator) it also plays the operator, the storage
-initializer and the ingress: each applied resource of the kinds it runs gets a real MLServer on loopback, its status
-follows that server, and requests outside `/apis/` are proxied to it.
+field ownership conflicts, finalizers or watches. With an `Operator` (tempo_test_support.cluster runs pods for
+real in Docker) the operator decides each object's status, and requests outside the API's paths go to the
+operator's ingress.
 """
 
 from __future__ import annotations
@@ -24,26 +24,66 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from tempo_core.kubernetes.client import APPLY_PATCH, CustomResource
 
-if TYPE_CHECKING:
-    from tempo_core.kubernetes.emulated_operator import EmulatedOperator
+__all__ = [
+    "EmulatedKubernetesAPI",
+    "EmulatedResource",
+    "RecordedRequest",
+    "Operator",
+    "ObjectKey",
+    "SECRETS",
+    "SERVICE_ACCOUNTS",
+    "api_version_of",
+]
 
-__all__ = ["EmulatedKubernetesAPI", "EmulatedResource", "RecordedRequest"]
+# group, version, namespace, plural, name: how the emulated API keys the objects it stores.
+ObjectKey = tuple[str, str, str, str, str]
+
+
+def api_version_of(resource: CustomResource) -> str:
+    """A document's `apiVersion`: `group/version`, or only `version` for the core group (Secrets, ...)."""
+    return resource.api_version if resource.group else resource.version
+
+
+class Operator(Protocol):
+    """What plays the cluster's operators and ingress behind the emulated API server."""
+
+    def operates(self, resource: CustomResource) -> bool:
+        """Whether it runs objects of that kind."""
+
+    def applied(self, key: ObjectKey, document: dict[str, Any]) -> None:
+        """An object of a kind it runs was created or changed."""
+
+    def status(self, key: ObjectKey) -> dict[str, Any] | None:
+        """The object's status now, or None to leave it as stored."""
+
+    def deleted(self, key: ObjectKey) -> None:
+        """An object of a kind it runs was deleted."""
+
+    def proxy(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str] | None:
+        """Answer a request outside the API's paths (the ingress); None when no route matches."""
+
+    def stop_all(self) -> None:
+        """Stop everything it runs, as deleting the cluster would."""
 
 
 @dataclass(frozen=True)
 class EmulatedResource:
-    """A custom resource the emulation serves, and the status its "operator" gives an applied object."""
+    """A resource the emulation serves, and the status its "operator" gives an applied object (None: no status)."""
 
     resource: CustomResource
-    pending_status: dict[str, Any]
-    ready_status: dict[str, Any]
+    pending_status: dict[str, Any] | None = None
+    ready_status: dict[str, Any] | None = None
+
+
+SECRETS = EmulatedResource(CustomResource("", "v1", "secrets", "Secret"))
+SERVICE_ACCOUNTS = EmulatedResource(CustomResource("", "v1", "serviceaccounts", "ServiceAccount"))
 
 
 @dataclass(frozen=True)
@@ -68,8 +108,8 @@ class _Stored:
 class _State:
     kinds: dict[tuple[str, str, str], EmulatedResource]
     reads_until_ready: int
-    operator: EmulatedOperator | None = None
-    objects: dict[tuple[str, str, str, str, str], _Stored] = field(default_factory=dict)
+    operator: Operator | None = None
+    objects: dict[ObjectKey, _Stored] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     resource_version: int = 0
@@ -79,7 +119,7 @@ class EmulatedKubernetesAPI:
     """An emulated API server on 127.0.0.1 serving `resources`; use it as a context manager.
 
     `reads_until_ready` is how many GETs of an object answer its pending status before its ready status. An
-    `operator` instead runs a server for each applied object of its kinds and gives it that server's status.
+    `operator` instead runs what each applied object of its kinds asks for and gives it its status.
     """
 
     def __init__(
@@ -87,13 +127,11 @@ class EmulatedKubernetesAPI:
         resources: list[EmulatedResource],
         *,
         reads_until_ready: int = 1,
-        operator: EmulatedOperator | None = None,
+        operator: Operator | None = None,
     ) -> None:
         kinds = {(item.resource.group, item.resource.version, item.resource.plural): item for item in resources}
         self._state = _State(kinds=kinds, reads_until_ready=reads_until_ready, operator=operator)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self._state))
-        if operator is not None:
-            operator.host = self.host
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="emulated-kube-api", daemon=True
@@ -188,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         content_type = self.headers.get("Content-Type")
         operator = self.state.operator
-        if operator is not None and not url.path.startswith("/apis/"):
+        if operator is not None and not url.path.startswith(("/apis/", "/api/")):
             headers = {"Content-Type": content_type} if content_type else {}
             answer = operator.proxy(method, self.path, headers, raw)
             if answer is None:
@@ -201,34 +239,50 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.requests.append(
                 RecordedRequest(method, url.path, query, content_type, body if isinstance(body, dict) else None)
             )
-        parts = url.path.strip("/").split("/")
-        # apis/{group}/{version}/namespaces/{namespace}/{plural}[/{name}]
-        if len(parts) not in (6, 7) or parts[0] != "apis" or parts[3] != "namespaces":
+        located = _locate(url.path)
+        kind = self.state.kinds.get(located[:2] + located[3:4]) if located is not None else None
+        if located is None or kind is None:
             self._plain_not_found()
             return
-        group, version, namespace, plural = parts[1], parts[2], parts[4], parts[5]
-        kind = self.state.kinds.get((group, version, plural))
-        if kind is None:
-            self._plain_not_found()
-            return
-        if len(parts) == 6:
+        group, version, namespace, plural, name = located
+        if not name:
             if method == "GET":
                 self._list(kind, namespace, query.get("labelSelector", [""])[0])
+            elif method == "POST":
+                self._create(kind, namespace, body)
             else:
                 self._answer(HTTPStatus.METHOD_NOT_ALLOWED, _status(405, "MethodNotAllowed", f"{method} on a list"))
             return
-        key = (group, version, namespace, plural, parts[6])
+        key = (group, version, namespace, plural, name)
         if method == "PATCH":
             self._apply(kind, key, query, content_type, body)
         elif method == "GET":
             self._get(kind, key)
-        else:
+        elif method == "DELETE":
             self._delete(kind, key)
+        else:
+            self._answer(HTTPStatus.METHOD_NOT_ALLOWED, _status(405, "MethodNotAllowed", f"{method} on an object"))
+
+    def _create(self, kind: EmulatedResource, namespace: str, body: Any) -> None:
+        """POST: create the object, refusing one that exists (what `kubectl create` and client-side apply do)."""
+        name = ((body or {}).get("metadata") or {}).get("name") if isinstance(body, dict) else None
+        if not name:
+            self._invalid("metadata.name: Required value")
+            return
+        resource = kind.resource
+        key = (resource.group, resource.version, namespace, resource.plural, name)
+        with self.state.lock:
+            exists = key in self.state.objects
+        if exists:
+            status = _status(409, "AlreadyExists", f'{resource.plural} "{name}" already exists')
+            self._answer(HTTPStatus.CONFLICT, status)
+            return
+        self._apply(kind, key, {"fieldManager": ["create"]}, APPLY_PATCH, body)
 
     def _apply(
         self,
         kind: EmulatedResource,
-        key: tuple[str, str, str, str, str],
+        key: ObjectKey,
         query: dict[str, list[str]],
         content_type: str | None,
         body: Any,
@@ -249,8 +303,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._invalid("the body is not a YAML or JSON object")
             return
         metadata = body.get("metadata") or {}
-        if body.get("apiVersion") != resource.api_version or body.get("kind") != resource.kind:
-            self._invalid(f"apiVersion and kind must be {resource.api_version} and {resource.kind}")
+        if body.get("apiVersion") != api_version_of(resource) or body.get("kind") != resource.kind:
+            self._invalid(f"apiVersion and kind must be {api_version_of(resource)} and {resource.kind}")
             return
         if metadata.get("name") != name or metadata.get("namespace", key[2]) != key[2]:
             self._invalid("the name and namespace of the object must match the request's path")
@@ -263,7 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
                 document = {"metadata": {"uid": str(uuid.uuid4()), "generation": 0}}
                 stored = _Stored(document, self.state.reads_until_ready)
                 self.state.objects[key] = stored
-                stored.document["status"] = copy.deepcopy(kind.pending_status)
+                if kind.pending_status is not None:
+                    stored.document["status"] = copy.deepcopy(kind.pending_status)
             previous_spec = stored.document.get("spec")
             stored.document.update({k: copy.deepcopy(v) for k, v in body.items() if k not in ("metadata", "status")})
             stored.document["metadata"] = {
@@ -279,13 +334,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.operator.applied(key, answer)
         self._answer(HTTPStatus.CREATED if created else HTTPStatus.OK, answer)
 
-    def _get(self, kind: EmulatedResource, key: tuple[str, str, str, str, str]) -> None:
+    def _get(self, kind: EmulatedResource, key: ObjectKey) -> None:
         operated = self.state.operator.status(key) if self.state.operator is not None else None
         with self.state.lock:
             stored = self.state.objects.get(key)
             if stored is not None and not stored.frozen and operated is not None:
                 stored.document["status"] = operated
-            elif stored is not None and not stored.frozen:
+            elif stored is not None and not stored.frozen and kind.ready_status is not None:
                 stored.reads_until_ready -= 1
                 if stored.reads_until_ready < 0:
                     stored.document["status"] = copy.deepcopy(kind.ready_status)
@@ -295,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(HTTPStatus.OK, answer)
 
-    def _delete(self, kind: EmulatedResource, key: tuple[str, str, str, str, str]) -> None:
+    def _delete(self, kind: EmulatedResource, key: ObjectKey) -> None:
         with self.state.lock:
             stored = self.state.objects.pop(key, None)
         if self.state.operator is not None:
@@ -321,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(
             HTTPStatus.OK,
             {
-                "apiVersion": resource.api_version,
+                "apiVersion": api_version_of(resource),
                 "kind": f"{resource.kind}List",
                 "metadata": {"resourceVersion": version},
                 "items": items,
@@ -350,6 +405,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _locate(path: str) -> tuple[str, str, str, str, str] | None:
+    """(group, version, namespace, plural, name or "") of a namespaced object's or list's path, else None.
+
+    Custom resources live at /apis/{group}/{version}/namespaces/{namespace}/{plural}[/{name}], core ones (the
+    group "") at /api/v1/namespaces/{namespace}/{plural}[/{name}].
+    """
+    parts = path.strip("/").split("/")
+    if parts[0] == "api":
+        parts = ["apis", "", *parts[1:]]
+    if len(parts) not in (6, 7) or parts[0] != "apis" or parts[3] != "namespaces":
+        return None
+    return parts[1], parts[2], parts[4], parts[5], parts[6] if len(parts) == 7 else ""
 
 
 def _parse(raw: bytes) -> Any:

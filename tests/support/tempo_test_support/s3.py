@@ -1,7 +1,8 @@
 """A real S3-compatible endpoint on loopback for tests: `moto_server` (from moto[server]) in a child process.
 
-Load them as a plugin: `pytest_plugins = ["tests.s3"]` in tests/conftest.py (or in a test module). Importing the
-fixture functions by name instead works too, but makes pytest warn that it cannot rewrite this module's asserts.
+Load them as a plugin: `pytest_plugins = ["tempo_test_support.s3"]` in a conftest.py (or in a test module).
+Importing the fixture functions by name instead works too, but makes pytest warn that it cannot rewrite this
+module's asserts.
 Then:
 
     def test_upload(s3_endpoint, rclone_available, monkeypatch):
