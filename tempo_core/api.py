@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tempo_core.artifact import MANIFEST_FILE, save
+from tempo_core.artifact import MANIFEST_FILE, read_manifest, save
 from tempo_core.errors import DeployError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.manifest import to_yaml
@@ -16,7 +16,7 @@ from tempo_core.plugins import get_plugins
 from tempo_core.remote import RemoteModel
 from tempo_core.runtime import Runtime
 
-__all__ = ["deploy", "deploy_local", "deploy_remote", "manifest", "runtime_for"]
+__all__ = ["deploy", "deploy_local", "deploy_remote", "manifest", "runtime_for", "require_server_environments"]
 
 
 def runtime_for(options: RuntimeOptions) -> Runtime:
@@ -37,6 +37,7 @@ def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
     servable = as_servable(obj)
     if servable.details.platform.is_custom_code and not _saved(servable):
         save(servable)
+    require_server_environments(servable, options)
     runtime = runtime_for(options)
     runtime.deploy(servable)
     try:
@@ -72,6 +73,41 @@ def manifest(obj: Any, options: RuntimeOptions) -> str:
         raise DeployError(
             f"the {options.runtime} runtime applies no manifests; pass SeldonCoreOptions(...) or KFServingOptions(...)"
         )
+    require_server_environments(servable, options)
     generator = get_plugins().manifest_generators.get(options.manifest_target)()
     documents = generator.render(servable, options)
     return to_yaml(documents)
+
+
+def require_server_environments(servable: Servable, options: RuntimeOptions) -> None:
+    """Refuse cluster options whose server image activates an environment.tar.gz that a saved custom model in the
+    tree lacks, or has for another target or another saved environment. Unsaved folders are not checked, so
+    manifests for GitOps render without artifacts."""
+    target = options.server_target()
+    if target is None:
+        return
+    from tempo_core.kubernetes.manifests import servables_in_order
+
+    problems = []
+    for item in servables_in_order(servable):
+        folder = item.details.local_folder
+        if not item.details.platform.is_custom_code or not folder or not (Path(folder) / MANIFEST_FILE).is_file():
+            continue
+        saved = read_manifest(folder, verify_environment=False)
+        built = saved.server_environment
+        if saved.environment is None:
+            problems.append(f"model '{item.name}' was saved without its environment (save it with save_env=True)")
+        elif built is None:
+            problems.append(f"model '{item.name}' has no environment.tar.gz")
+        elif (built.python_version, built.platform) != (target.python_version, target.platform):
+            problems.append(
+                f"model '{item.name}' has an environment.tar.gz for CPython {built.python_version} on {built.platform}"
+            )
+        elif built.environment_hash != saved.environment.get("content_hash"):
+            problems.append(f"model '{item.name}' has an environment.tar.gz built from an older saved environment")
+    if problems:
+        raise DeployError(
+            f"{'; '.join(problems)}, but the cluster's server image needs one built for {target}: run "
+            "upload(model, options) (or `tempo upload MODULE:OBJECT --runtime RUNTIME --options FILE`) first, or set "
+            "serverImage in remote_options to an image that holds the environment"
+        )

@@ -21,21 +21,43 @@ from pydantic import BaseModel
 from tempo_core.custom import CustomModel
 from tempo_core.details import ModelDetails
 from tempo_core.errors import ArtifactError, ArtifactIntegrityError, UnknownPluginObjectError
-from tempo_core.files import iter_files, replace_folder, sha256_of
+from tempo_core.files import atomic_write_bytes, iter_files, replace_folder, sha256_of
 from tempo_core.model import Model, Servable, as_servable
-from tempo_core.pickled_modules import ModuleRecorder, distributions_of
+from tempo_core.pickled_modules import ModuleRecorder, distributions_of, modules_in_pickle_files
 from tempo_core.pipeline import Pipeline
 from tempo_core.reference import ModelReference
 from tempo_core.version import __version__
 
-__all__ = ["save", "load", "read_manifest", "ArtifactManifest", "MANIFEST_FILE", "CODE_FILE"]
+__all__ = [
+    "save",
+    "load",
+    "read_manifest",
+    "write_manifest",
+    "ArtifactManifest",
+    "ServerEnvironmentRecord",
+    "MANIFEST_FILE",
+    "CODE_FILE",
+    "SERVER_TARBALL",
+]
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "tempo.json"
 CODE_FILE = "model.pickle"
 ENVIRONMENT_DIR = "environment"
+# The environment the stock MLServer image unpacks and activates before serving (its MLSERVER_ENV_TARBALL).
+SERVER_TARBALL = "environment.tar.gz"
 _PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class ServerEnvironmentRecord(BaseModel):
+    """The `environment.tar.gz` beside a saved model: the server Python and platform it was built for, the content
+    hash of the saved environment it was built from, and its sha256."""
+
+    python_version: str
+    platform: str
+    environment_hash: str
+    sha256: str
 
 
 class ArtifactManifest(BaseModel):
@@ -47,6 +69,7 @@ class ArtifactManifest(BaseModel):
     protocol: str | None = None
     children: dict[str, ModelDetails] = {}
     environment: dict[str, Any] | None = None
+    server_environment: ServerEnvironmentRecord | None = None
     files: dict[str, str]
 
 
@@ -115,14 +138,15 @@ def _folder_of(servable: Servable) -> Path:
 
 def _capture_environment(servable: CustomModel, folder: Path, staging: Path, modules: set[str]) -> dict[str, Any]:
     """Capture what runs the model: the closure of its requirements file if it has one, else of the
-    distributions its pickled code refers to."""
+    distributions its pickled code refers to and those the pickle files in its folder name."""
     from tempo_core.environment import capture_environment
 
     requirements: Path | list[str] | None = next(
         (folder / name for name in ("requirements.txt", "conda.yaml") if (folder / name).exists()), None
     )
     if requirements is None:
-        requirements = distributions_of(modules)
+        # The code's own modules, and what its loader will unpickle from the folder (an estimator's classes).
+        requirements = distributions_of(modules | modules_in_pickle_files(folder, skip=(CODE_FILE,)))
         logger.info(
             "Model '%s' needs %s, inferred from its code; put a requirements.txt in %s to choose instead",
             servable.name,
@@ -163,8 +187,10 @@ def save(obj: Any, save_env: bool = True) -> Path:
         )
     staging = Path(tempfile.mkdtemp(prefix=".tempo-save-", dir=folder))
     try:
-        staged = _stage(servable, folder, staging, save_env)
+        staged, stale_tarball = _stage(servable, folder, staging, save_env)
         _commit(staging, folder, staged)
+        if stale_tarball:  # after the manifest that no longer lists it
+            (folder / SERVER_TARBALL).unlink(missing_ok=True)
     except OSError as exc:
         raise ArtifactError(
             f"model '{servable.name}' could not be saved into {folder}: {exc.strerror or exc}; the previous "
@@ -175,10 +201,14 @@ def save(obj: Any, save_env: bool = True) -> Path:
     return folder
 
 
-def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> list[str]:
-    """Write the new code, environment and manifest into `staging`; return what replaces what in `folder`."""
+def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> tuple[list[str], bool]:
+    """Write the new code, environment and manifest into `staging`; return what replaces what in `folder`, and
+    whether the folder's environment.tar.gz is stale (built from another environment) and goes."""
     staged: list[str] = []
+    unlisted = {MANIFEST_FILE}
     environment = None
+    server_environment = None
+    custom = isinstance(servable, CustomModel)
     if isinstance(servable, CustomModel):
         code, modules = _pickle(servable)
         (staging / CODE_FILE).write_bytes(code)
@@ -186,11 +216,15 @@ def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> l
         if save_env:
             environment = _capture_environment(servable, folder, staging, modules)
             staged.append(ENVIRONMENT_DIR)
+        # upload() builds it; it stays listed only while it was built from the environment just saved.
+        server_environment = _kept_server_environment(folder, environment)
+        unlisted.add(SERVER_TARBALL)
     files = {
-        path.relative_to(folder).as_posix(): sha256_of(path)
-        for path in iter_files(folder, skip={MANIFEST_FILE, *staged})
+        path.relative_to(folder).as_posix(): sha256_of(path) for path in iter_files(folder, skip={*unlisted, *staged})
     }
     files.update({path.relative_to(staging).as_posix(): sha256_of(path) for path in iter_files(staging, skip=set())})
+    if server_environment is not None:
+        files[SERVER_TARBALL] = server_environment.sha256
     manifest = ArtifactManifest(
         tempo_version=__version__,
         python_version=_PYTHON,
@@ -200,10 +234,23 @@ def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> l
         if isinstance(servable, Pipeline)
         else {},
         environment=environment,
+        server_environment=server_environment,
         files=dict(sorted(files.items())),
     )
     (staging / MANIFEST_FILE).write_bytes(manifest.model_dump_json(indent=2).encode())
-    return [*staged, MANIFEST_FILE]
+    stale = custom and server_environment is None and (folder / SERVER_TARBALL).exists()
+    return [*staged, MANIFEST_FILE], stale
+
+
+def _kept_server_environment(folder: Path, environment: dict[str, Any] | None) -> ServerEnvironmentRecord | None:
+    """The record of the folder's environment.tar.gz when it was built from the environment just saved."""
+    try:
+        previous = ArtifactManifest.model_validate_json((folder / MANIFEST_FILE).read_bytes()).server_environment
+    except (OSError, ValueError):
+        return None
+    if previous is None or environment is None or environment.get("content_hash") != previous.environment_hash:
+        return None
+    return previous if (folder / SERVER_TARBALL).is_file() else None
 
 
 def _commit(staging: Path, folder: Path, staged: list[str]) -> None:
@@ -218,7 +265,8 @@ def _commit(staging: Path, folder: Path, staged: list[str]) -> None:
 def read_manifest(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> ArtifactManifest:
     """Read and check a folder's `tempo.json`; every file it lists must be present with the same sha256.
 
-    `verify_environment=False` skips the saved environment's files, for a server that already runs in it.
+    `verify_environment=False` skips the saved environment's files and environment.tar.gz, for a server that
+    already runs in that environment.
     """
     root = Path(folder)
     path = root / MANIFEST_FILE
@@ -229,7 +277,7 @@ def read_manifest(folder: str | os.PathLike[str], *, verify_environment: bool = 
     except ValueError as exc:
         raise ArtifactIntegrityError(f"{path} is not a valid tempo manifest ({exc}); save the model again") from None
     for relative, expected in manifest.files.items():
-        if not verify_environment and relative.startswith(ENVIRONMENT_DIR + "/"):
+        if not verify_environment and (relative.startswith(ENVIRONMENT_DIR + "/") or relative == SERVER_TARBALL):
             continue
         file = root / relative
         if not file.is_file():
@@ -242,6 +290,11 @@ def read_manifest(folder: str | os.PathLike[str], *, verify_environment: bool = 
                 "save or download it again from a trusted source"
             )
     return manifest
+
+
+def write_manifest(folder: Path, manifest: ArtifactManifest) -> None:
+    """Replace the folder's `tempo.json` with `manifest` at once, so that readers see the old one or the new."""
+    atomic_write_bytes(folder / MANIFEST_FILE, manifest.model_dump_json(indent=2).encode())
 
 
 def load(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> Servable:

@@ -197,11 +197,23 @@ def manifest(target: str, runtime: str, options_file: Path | None, output: Path 
 
 @cli.command()
 @TARGET
-def upload(target: str) -> None:
-    """Copy a saved model's local_folder (and a pipeline's children) to its uri."""
+@click.option(
+    "--runtime",
+    help="The cluster runtime (seldon, kserve, ...) whose server image environment.tar.gz is built for; "
+    "default: the model's own runtime options, else the stock MLServer 1.7.1 image.",
+)
+@OPTIONS
+def upload(target: str, runtime: str | None, options_file: Path | None) -> None:
+    """Copy a saved model's local_folder (and a pipeline's children) to its uri.
+
+    A custom model or pipeline first gets the environment.tar.gz that the cluster's MLServer image activates.
+    """
     from tempo_core.transfer import upload as upload_model
 
-    click.echo(upload_model(import_model(target)))
+    if options_file is not None and runtime is None:
+        raise CliUsageError("--options needs --runtime to say whose options they are, e.g. --runtime seldon")
+    options = read_options(runtime, options_file) if runtime is not None else None
+    click.echo(upload_model(import_model(target), options))
 
 
 def run(build: Callable[[], click.Command], prog_name: str) -> None:

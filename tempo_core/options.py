@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the environment package is imported only by what builds environments
+    from tempo_core.environment.target import ServerTarget
 
 __all__ = ["RuntimeOptions", "LocalOptions"]
 
@@ -17,6 +20,10 @@ class RuntimeOptions(BaseModel):
     runtime: str
     # The manifest generator that renders this runtime's resources, for runtimes that apply manifests.
     manifest_target: ClassVar[str | None] = None
+
+    def server_target(self) -> ServerTarget | None:
+        """The target a cluster runtime builds environment tarballs for; None when the runtime needs none."""
+        return None
 
 
 class LocalOptions(RuntimeOptions):

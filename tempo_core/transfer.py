@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tempo_core.artifact import read_manifest
 from tempo_core.errors import UploadError
-from tempo_core.model import as_servable
+from tempo_core.model import Servable, as_servable
+from tempo_core.options import RuntimeOptions
 from tempo_core.plugins import get_plugins
 from tempo_core.uploader import Uploader
 
+if TYPE_CHECKING:
+    from tempo_core.environment.target import ServerTarget
+
 __all__ = ["upload", "download", "uploader_for"]
+
+logger = logging.getLogger(__name__)
 
 
 def uploader_for(uri: str) -> Uploader:
@@ -26,22 +33,56 @@ def uploader_for(uri: str) -> Uploader:
     return uploaders.get(scheme if scheme in uploaders or "*" not in uploaders else "*")()
 
 
-def upload(obj: Any) -> str:
-    """Copy a saved model's `local_folder` to its `uri` (a pipeline's children too); returns the uri."""
+def upload(obj: Any, options: RuntimeOptions | None = None) -> str:
+    """Copy a saved model's `local_folder` to its `uri` (a pipeline's children too); returns the uri.
+
+    A custom model or pipeline first gets an environment.tar.gz built for the server image of the cluster runtime
+    that `options` (else the model's own runtime options) name, by default for the stock MLServer 1.7.1 image.
+    """
     from tempo_core.pipeline import Pipeline
 
     servable = as_servable(obj)
     if isinstance(servable, Pipeline):
         for child in servable.models:
-            upload(child)
+            upload(child, options)
     details = servable.details
     if not details.uri:
         raise UploadError(f"model '{details.name}' has no uri; set uri='s3://bucket/path' where it is defined")
     if not details.local_folder:
         raise UploadError(f"model '{details.name}' has no local_folder to upload; set local_folder and save it first")
-    read_manifest(details.local_folder)
-    uploader_for(details.uri).upload(Path(details.local_folder), details.uri)
+    folder = Path(details.local_folder)
+    manifest = read_manifest(folder)
+    if details.platform.is_custom_code:
+        target = _server_target(servable, options)
+        if target is None:
+            logger.info(
+                "Model '%s' gets no environment.tar.gz: its runtime needs none (serverImage is set, or it runs "
+                "off-cluster)",
+                details.name,
+            )
+        elif manifest.environment is None:
+            logger.warning(
+                "Model '%s' was saved without its environment, so the stock MLServer image cannot serve it; save it "
+                "with save_env=True, or set serverImage",
+                details.name,
+            )
+        else:
+            from tempo_core.environment.server_environment import pack_server_environment
+
+            pack_server_environment(folder, target)
+    uploader_for(details.uri).upload(folder, details.uri)
     return details.uri
+
+
+def _server_target(servable: Servable, options: RuntimeOptions | None) -> ServerTarget | None:
+    """What the environment tarball is built for: the options', else the model's runtime options', else the
+    stock MLServer image's."""
+    from tempo_core.environment.target import ServerTarget
+
+    chosen = options or servable.runtime_options
+    if chosen is None or (options is None and chosen.manifest_target is None):  # the model's are not a cluster's
+        return ServerTarget()
+    return chosen.server_target()
 
 
 def download(obj_or_uri: Any, folder: str | os.PathLike[str]) -> Path:

@@ -25,7 +25,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import tempo_core.environment.wheelhouse
-from tempo_core import model, save
+from tempo_core import model, predictmethod, save
 from tempo_core.environment import (
     EnvironmentRecord,
     capture_environment,
@@ -508,6 +508,31 @@ def test_without_requirements_the_environment_holds_what_the_code_uses_and_runs_
     installed_but_unused = {"hypothesis", "pytest", "scikit-learn"}
     assert not installed_but_unused & set(lock), "distributions the code never uses stay out of the artifact"
     assert _run(python, code) == "[3.0, 3.0]"
+
+
+def test_a_model_that_loads_a_pickled_estimator_from_its_folder_gets_the_estimators_distribution(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    folder = tmp_path / "classifier"
+    folder.mkdir()
+    joblib.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), folder / "model.joblib")
+
+    @model(name="wrapped", local_folder=str(folder))
+    class Wrapped:
+        def __init__(self) -> None:
+            self.estimator = joblib.load(folder / "model.joblib")  # nothing in the code names sklearn
+
+        @predictmethod
+        def predict(self, values: np.ndarray) -> np.ndarray:
+            return self.estimator.predict(values)
+
+    lock = _lock(save(Wrapped))
+
+    assert {"scikit-learn", "joblib", "numpy"} <= set(lock), "unpickling the estimator on a server needs sklearn"
+    assert "xgboost" not in lock
 
 
 def test_installing_a_distribution_is_seen_by_the_next_look_at_the_environment(tmp_path: Path) -> None:

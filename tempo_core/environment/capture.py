@@ -25,6 +25,7 @@ from tempo_core.environment.record import (
     write_record,
 )
 from tempo_core.environment.requirements import parse_requirement, read_requirements
+from tempo_core.environment.target import wheel_platform
 from tempo_core.environment.wheelhouse import build_wheelhouse
 from tempo_core.errors import EnvironmentCaptureError
 
@@ -77,6 +78,8 @@ def capture(
                 kind=kind,
                 content_hash=key,
                 python_version=installed.python_version,
+                platform=wheel_platform(installed.platform),
+                pins=[item.pin for item in pinned] if installed.is_conda else None,
                 files=sorted(f"{ENVIRONMENT_DIR}/{name}" for name in files),
             )
             write_record(staging, record)

@@ -77,7 +77,7 @@ def _create_venv(venv: Path, environment_dir: Path, python_version: str) -> None
             fix=f"{fix} Installing needs pip in {sys.executable}, or uv on PATH.",
             env=offline_pip_env(),
         )
-    _byte_compile(python, venv / "lib" / f"python{python_version}" / "site-packages")
+    byte_compile(python, venv / "lib" / f"python{python_version}" / "site-packages")
 
 
 def _unpack_conda(tarball: Path, prefix: Path, python_version: str) -> None:
@@ -90,7 +90,7 @@ def _unpack_conda(tarball: Path, prefix: Path, python_version: str) -> None:
         action=f"Relocating the conda environment unpacked from {tarball} into {prefix}",
         fix="Save the model again with save_env=True on a machine of the same platform.",
     )
-    _byte_compile(python, prefix / "lib" / f"python{python_version}" / "site-packages")
+    byte_compile(python, prefix / "lib" / f"python{python_version}" / "site-packages")
 
 
 def _base_python(version: str) -> Path:
@@ -106,7 +106,7 @@ def _base_python(version: str) -> Path:
     return Path(found)
 
 
-def _byte_compile(python: Path, site_packages: Path) -> None:
+def byte_compile(python: Path, site_packages: Path) -> None:
     """Compile every module now: with PYTHONDONTWRITEBYTECODE set, imports would otherwise compile on each start.
 
     Test suites that distributions ship are never imported by a server; skipping them saves a third of the time.

@@ -20,12 +20,17 @@ TARBALL_FILE = "environment.tar.gz"
 class EnvironmentRecord(BaseModel):
     """How a saved environment is packed, the hash of its content, its Python minor version and its files.
 
-    `files` are relative to the artifact folder, e.g. ``environment/requirements.lock``.
+    `files` are relative to the artifact folder, e.g. ``environment/requirements.lock``. `platform` is the wheel
+    platform tag of the machine it was saved on (``linux_x86_64``). `pins` are the ``name==version`` lines of the
+    model's own closure in a conda environment, whose lock lists everything conda installed (a venv's lock is that
+    closure). A field missing from a record saved by an older tempo means unknown.
     """
 
     kind: Literal["conda", "venv"]
     content_hash: str
     python_version: str
+    platform: str | None = None
+    pins: list[str] | None = None
     files: list[str]
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tempo_core.options import RuntimeOptions
+
+if TYPE_CHECKING:
+    from tempo_core.environment.target import ServerTarget
 
 __all__ = ["KubernetesOptions", "KubernetesRuntimeOptions", "ResourceRequirements", "DNS_LABEL", "DNS_SUBDOMAIN"]
 
@@ -61,8 +65,22 @@ class KubernetesOptions(BaseModel):
     resources: ResourceRequirements | None = None
     serverImage: str | None = Field(
         default=None,
-        description="The image that serves custom models and pipelines: MLServer 1.7 with tempo-kfserving and "
-        "the model's requirements installed.",
+        description="An image tempo built (`tempo docker build-image --push REGISTRY/NAME:TAG`) that holds the "
+        "model's environment and serves /mnt/models; with it no environment.tar.gz is needed.",
+    )
+    mlserverImage: str = Field(
+        default="docker.io/seldonio/mlserver:1.7.1",
+        description="The stock MLServer image that custom models run on when serverImage is not set; it activates "
+        "the artifact's environment.tar.gz.",
+    )
+    serverPythonVersion: str = Field(
+        default="3.10",
+        description="The CPython (major.minor) of mlserverImage, which upload() builds environment.tar.gz for.",
+    )
+    serverPlatform: str = Field(
+        default="linux_x86_64",
+        description="The platform of mlserverImage (linux_x86_64 or linux_aarch64), which upload() builds "
+        "environment.tar.gz for.",
     )
     ingressBaseUrl: str | None = Field(
         default=None,
@@ -90,6 +108,21 @@ class KubernetesOptions(BaseModel):
             )
         return name
 
+    @field_validator("serverPythonVersion")
+    @classmethod
+    def _server_python_is_a_minor_version(cls, version: str) -> str:
+        # Imported here: the environment package costs 0.13 s, and plugins import these options at every start.
+        from tempo_core.environment.target import check_python_version
+
+        return check_python_version(version, "serverPythonVersion")
+
+    @field_validator("serverPlatform")
+    @classmethod
+    def _server_platform_is_supported(cls, platform: str) -> str:
+        from tempo_core.environment.target import check_platform
+
+        return check_platform(platform, "serverPlatform")
+
     @field_validator("ingressBaseUrl")
     @classmethod
     def _ingress_is_http(cls, url: str | None) -> str | None:
@@ -102,3 +135,12 @@ class KubernetesRuntimeOptions(RuntimeOptions):
     """Base of the options of runtimes that apply manifests to a cluster (Seldon Core, KServe)."""
 
     remote_options: KubernetesOptions = Field(default_factory=KubernetesOptions)
+
+    def server_target(self) -> ServerTarget | None:
+        """The Python and platform of `mlserverImage`; None when `serverImage` holds the environment itself."""
+        from tempo_core.environment.target import ServerTarget
+
+        remote = self.remote_options
+        if remote.serverImage:
+            return None
+        return ServerTarget(python_version=remote.serverPythonVersion, platform=remote.serverPlatform)
