@@ -3,6 +3,7 @@
 from tempo_docker.base import build_base_image
 from tempo_docker.build import build_image
 from tempo_docker.options import DEFAULT_BASE, DEFAULT_IMAGE, DockerOptions
+from tempo_docker.push import push_image
 from tempo_docker.runtime import DockerRuntime
 from tempo_docker.version import __version__
 
@@ -10,6 +11,7 @@ __all__ = [
     "DockerOptions",
     "DockerRuntime",
     "build_image",
+    "push_image",
     "build_base_image",
     "DEFAULT_IMAGE",
     "DEFAULT_BASE",

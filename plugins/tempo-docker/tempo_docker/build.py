@@ -1,5 +1,8 @@
 """Building a serving image offline: a local base image plus a wheelhouse of this environment, byte-compiled.
 
+The image is a server on its own, as the stock MLServer image is: run with no command, as user 1000, it serves
+/mnt/models with MLServer, configured by `MLSERVER_*` variables, so a cluster can name it as `serverImage`.
+
 The image has two layers of its own. The first holds every distribution installed from an index and is cached by
 their pins; the second holds the editable installs (tempo's own sources, the user's project), which change from
 one build to the next, so a rebuild after an edit installs only those.
@@ -25,6 +28,7 @@ from tempo_core.environment.editable import editable_source
 from tempo_core.environment.installed import InstalledEnvironment
 from tempo_core.environment.record import ENVIRONMENT_DIR, LOCK_FILE, WHEELHOUSE_DIR
 from tempo_core.errors import DeployError
+from tempo_core.kubernetes.manifests import MODEL_MOUNT_PATH
 from tempo_docker.engine import BUILD_TIMEOUT, connect
 from tempo_docker.image import (
     IMAGE_BASE,
@@ -35,6 +39,7 @@ from tempo_docker.image import (
     IMAGE_REQUIREMENTS,
 )
 from tempo_docker.options import DEFAULT_BASE, DEFAULT_IMAGE
+from tempo_docker.push import push_image, registry_of
 
 __all__ = ["build_image", "SERVING_DISTRIBUTIONS"]
 
@@ -45,6 +50,16 @@ SERVING_DISTRIBUTIONS = ("tempo-core", "tempo-kfserving")
 _VENV = "/opt/tempo/venv"
 _BUILD_MOUNT = "/tempo-build"
 _PATH = f"{_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# As in the stock MLServer image: user 1000, whose home is the working directory, writable by it and by group 0
+# (clusters that run images under an arbitrary uid give it group 0). MLServer with parallel workers writes .metrics
+# and .envs there (measured: PermissionError at start in an unwritable one); the model folder is mounted read-only.
+_SERVER_USER = "1000"
+_SERVER_HOME = "/opt/mlserver"
+_SERVER_CONFIG = {
+    "Cmd": [f"{_VENV}/bin/mlserver", "start", MODEL_MOUNT_PATH],
+    "User": _SERVER_USER,
+    "WorkingDir": _SERVER_HOME,
+}
 _LOG_TAIL = 30
 # Test suites that distributions ship are never imported by a server; skipping them saves a third of the time.
 _NOT_COMPILED = r"[/\\]tests?[/\\]"
@@ -56,14 +71,24 @@ def build_image(
     base: str = DEFAULT_BASE,
     requirements: Path | None = None,
     force: bool = False,
+    push: bool = False,
 ) -> str:
     """Build the serving image `tag` from the local image `base` and this environment, with no network; return its id.
 
     The environment is captured as `save` captures a model's (every installed distribution, or the closure of
     `requirements`, plus tempo-core and tempo-kfserving) into a wheelhouse on this machine, then installed into a
     byte-compiled virtualenv in the image. An image `tag` built from the same environment and base is kept unless
-    `force`.
+    `force`. With `push`, `tag` (REGISTRY/NAME:TAG) is then pushed to its registry.
     """
+    if push:
+        registry_of(tag)  # refuse a name that cannot be pushed before building for minutes
+    image_id = _build(tag, base=base, requirements=requirements, force=force)
+    if push:
+        push_image(tag)
+    return image_id
+
+
+def _build(tag: str, *, base: str, requirements: Path | None, force: bool) -> str:
     client = connect(BUILD_TIMEOUT)
     base_id = _base_image_id(client, base)
     python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -139,8 +164,11 @@ def _existing(client: docker.DockerClient, tag: str) -> Image | None:
 
 
 def _built_from(image: Image, environment: str, base_id: str) -> bool:
+    """Whether `image` is what building from `environment` and `base_id` makes, its serving command included."""
     labels = image.labels
-    return bool(labels.get(IMAGE_ENVIRONMENT) == environment and labels.get(IMAGE_BASE) == base_id)
+    config = image.attrs.get("Config") or {}
+    serves = all(config.get(key) == value for key, value in _SERVER_CONFIG.items())
+    return bool(serves and labels.get(IMAGE_ENVIRONMENT) == environment and labels.get(IMAGE_BASE) == base_id)
 
 
 def _split_editable(pins: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -168,9 +196,15 @@ def _cached_layer(client: docker.DockerClient, key: str) -> Image | None:
     return layers[0] if layers else None
 
 
-def _install_script(python_version: str, pins: Sequence[str], *, create_venv: bool) -> str:
+def _install_script(python_version: str, pins: Sequence[str], *, create_venv: bool, serve: bool = False) -> str:
     site_packages = f"{_VENV}/lib/python{python_version}/site-packages"
     lines = ["set -e"]
+    if serve:
+        lines.append(
+            f"getent passwd {_SERVER_USER} >/dev/null || "
+            f"useradd --uid {_SERVER_USER} --home-dir {_SERVER_HOME} --no-create-home --shell /bin/sh mlserver"
+        )
+        lines.append(f"mkdir -p {_SERVER_HOME} && chown {_SERVER_USER}:0 {_SERVER_HOME} && chmod 775 {_SERVER_HOME}")
     if create_venv:
         lines.append(f"python3 -m venv {_VENV}")
     if pins:
@@ -196,11 +230,13 @@ def _install(
     tag: str | None = None,
 ) -> Image:
     """Install `pins` from the wheelhouse in `folder` into a container of `image` with no network, and commit it
-    (as `tag`, or untagged) with `labels`."""
-    script = _install_script(python_version, pins, create_venv=create_venv)
+    with `labels`: as the serving image `tag`, or as an untagged layer without one."""
+    serve = tag is not None
+    script = _install_script(python_version, pins, create_venv=create_venv, serve=serve)
     container = client.containers.create(
         image,
         ["sh", "-c", script],
+        user="0",
         network_mode="none",
         mounts=[Mount(_BUILD_MOUNT, str(folder), type="bind", read_only=True)],
     )
@@ -214,7 +250,9 @@ def _install(
                 f"{lines}\nCheck that the base image has python3-venv and runs on this machine's platform."
             )
         repository, version = parse_repository_tag(tag) if tag else (None, None)
-        conf = {"Cmd": ["python"], "Env": [f"PATH={_PATH}", "PYTHONUNBUFFERED=1"], "Labels": labels}
+        conf: dict[str, object] = {"Cmd": ["python"], "Env": [f"PATH={_PATH}", "PYTHONUNBUFFERED=1"], "Labels": labels}
+        if serve:
+            conf.update(_SERVER_CONFIG)
         return container.commit(repository=repository, tag=version or ("latest" if tag else None), conf=conf)
     finally:
         container.remove(force=True)

@@ -1,4 +1,4 @@
-"""The `tempo docker` commands: build the images the Docker runtime serves with, without a registry."""
+"""The `tempo docker` commands: build the images the Docker runtime serves with, offline, and push them for clusters."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from tempo_core.cli import run
 from tempo_docker.base import build_base_image
 from tempo_docker.build import build_image
 from tempo_docker.options import DEFAULT_BASE, DEFAULT_IMAGE
+from tempo_docker.push import push_image, registry_of
 
 __all__ = ["docker_commands", "main"]
 
 
 @click.group(name="docker", context_settings={"help_option_names": ["-h", "--help"]})
 def docker_commands() -> None:
-    """Build the images that tempo's Docker runtime serves models with, offline."""
+    """Build the images that tempo serves models with, offline, and push them to a registry for clusters."""
 
 
 @docker_commands.command("build-image")
@@ -28,10 +29,18 @@ def docker_commands() -> None:
     help="Install the closure of these requirements only (default: every installed distribution).",
 )
 @click.option("--force", is_flag=True, help="Build even if TAG was built from the same environment and base.")
-def build_image_command(tag: str, base: str, requirements: Path | None, force: bool) -> None:
-    """Build the serving image TAG from this Python environment and a local base image, with no network."""
+@click.option("--push", is_flag=True, help="Then push TAG (REGISTRY/NAME:TAG) to its registry, for a cluster to pull.")
+def build_image_command(tag: str, base: str, requirements: Path | None, force: bool, push: bool) -> None:
+    """Build the serving image TAG from this Python environment and a local base image, with no network.
+
+    The image serves /mnt/models with MLServer as user 1000 when run with no command, as clusters run `serverImage`.
+    """
+    if push:
+        registry_of(tag)  # refuse a name that cannot be pushed before building for minutes
     image_id = build_image(tag, base=base, requirements=requirements, force=force)
     click.echo(f"{tag} {image_id}")
+    if push:
+        click.echo(push_image(tag))
 
 
 @docker_commands.command("build-base")
