@@ -1,10 +1,13 @@
 """InferenceServiceGenerator: the InferenceService (serving.kserve.io/v1beta1) that serves a tempo model.
 
-Standard artifacts name their `modelFormat`, `storageUri` and `protocolVersion: v2`, and KServe picks the serving
-runtime (MLServer for sklearn, xgboost, lightgbm and mlflow; Triton for onnx, tensorflow, pytorch). Custom models
-and pipelines run in a custom container: an MLServer image with tempo-kfserving installed (`serverImage`), told by
-its environment to load the artifact KServe's storage initializer downloads from `STORAGE_URI` to /mnt/models. A
-pipeline's children each get their own InferenceService, listed before the pipeline's.
+Standard artifacts name their `modelFormat`, `storageUri` and `protocolVersion: v2`; those MLServer serves (sklearn,
+xgboost, lightgbm, mlflow) also name the `kserve-mlserver` runtime, since KServe would otherwise choose by priority
+among its runtimes, and its own sklearn server answers with other output names than MLServer's. Custom models and
+pipelines run in a custom container: the stock MLServer image (`mlserverImage`), which activates the
+`environment.tar.gz` that `upload()` put in the artifact, or an image tempo built from the model's environment
+(`serverImage`); its env tells MLServer to load, with tempo's runtime, the artifact KServe's storage initializer
+downloads from `STORAGE_URI` to /mnt/models. A pipeline's children each get their own InferenceService, listed
+before the pipeline's.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ MODEL_FORMATS = {
 }
 # The URI schemes KServe's storage initializer downloads (it does not read rclone remotes).
 STORAGE_SCHEMES = ("s3", "gs", "hdfs", "webhdfs", "http", "https", "pvc", "hf", "oci")
+# The ClusterServingRuntime KServe ships for MLServer, and the formats it serves.
+MLSERVER_RUNTIME = "kserve-mlserver"
+MLSERVER_FORMATS = frozenset({"sklearn", "xgboost", "lightgbm", "mlflow"})
 CONTAINER_NAME = "kserve-container"  # the name KServe gives, and expects of, the serving container
 HTTP_PORT = "8080"  # the port KServe sends a custom container's traffic to
 _MAX_NAME = 63
@@ -114,25 +120,21 @@ class InferenceServiceGenerator(ManifestGenerator):
                 f"model '{model.name}': KServe has no serving runtime for {platform.name} artifacts; wrap them in a "
                 "@model"
             )
-        spec: dict[str, Any] = {
-            "modelFormat": {"name": MODEL_FORMATS[platform]},
-            "protocolVersion": "v2",
-            "storageUri": uri,
-        }
+        model_format = MODEL_FORMATS[platform]
+        spec: dict[str, Any] = {"modelFormat": {"name": model_format}}
+        if model_format in MLSERVER_FORMATS:
+            spec["runtime"] = MLSERVER_RUNTIME
+        spec.update({"protocolVersion": "v2", "storageUri": uri})
         if remote.resources is not None:
             spec["resources"] = remote.resources.as_manifest()
         return spec
 
     def _server_container(self, model: Servable, uri: str, remote: KubernetesOptions) -> dict[str, Any]:
-        if not remote.serverImage:
-            raise DeployError(
-                f"model '{model.name}' is custom code, which KServe runs in a container you name: set remote_options "
-                "serverImage to an MLServer 1.7 image with tempo-kfserving and the model's requirements installed"
-            )
         children = model.models if isinstance(model, Pipeline) else ()
         endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
         env = {"STORAGE_URI": uri, "MLSERVER_HTTP_PORT": HTTP_PORT, **tempo_server_env(model, endpoints)}
-        container: dict[str, Any] = {"name": CONTAINER_NAME, "image": remote.serverImage, "env": env_list(env)}
+        image = remote.serverImage or remote.mlserverImage
+        container: dict[str, Any] = {"name": CONTAINER_NAME, "image": image, "env": env_list(env)}
         if remote.resources is not None:
             container["resources"] = remote.resources.as_manifest()
         return container

@@ -18,9 +18,9 @@ import yaml
 
 from tempo_core import Model, ModelFramework, manifest, model, predictmethod
 from tempo_core.errors import DeployError
-from tempo_core.kubernetes.validation import manifest_errors, strict_schema
 from tempo_core.model import Servable, as_servable
 from tempo_kfserving import KFServingOptions
+from tempo_test_support.validation import manifest_errors, strict_schema
 
 SPECS = Path(__file__).parent / "specs"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -107,17 +107,23 @@ def test_every_framework_renders_a_valid_inference_service(
 
 
 @pytest.mark.parametrize(
-    ("platform", "format_name"),
-    [(ModelFramework.SKLearn, "sklearn"), (ModelFramework.XGBoost, "xgboost"), (ModelFramework.ONNX, "onnx")],
+    ("platform", "format_name", "runtime"),
+    [
+        (ModelFramework.SKLearn, "sklearn", {"runtime": "kserve-mlserver"}),
+        (ModelFramework.XGBoost, "xgboost", {"runtime": "kserve-mlserver"}),
+        (ModelFramework.ONNX, "onnx", {}),
+    ],
 )
-def test_a_standard_artifact_names_its_format_storage_and_the_v2_protocol(
-    platform: ModelFramework, format_name: str
+def test_a_standard_artifact_names_its_format_storage_the_v2_protocol_and_mlservers_runtime(
+    platform: ModelFramework, format_name: str, runtime: dict[str, str]
 ) -> None:
     (document,) = documents(Model(name="iris", platform=platform, uri="s3://models/iris"), FULL_OPTIONS)
     predictor = document["spec"]["predictor"]
 
+    # MLServer's formats name its runtime: KServe would otherwise pick its own sklearn server by priority.
     assert predictor["model"] == {
         "modelFormat": {"name": format_name},
+        **runtime,
         "protocolVersion": "v2",
         "storageUri": "s3://models/iris",
         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": 1}},
@@ -163,10 +169,17 @@ def test_strict_validation_catches_a_misspelt_field(
     assert any("storageURI" in error for error in manifest_errors(document, strict_kserve_schema))
 
 
+def test_custom_code_runs_on_the_stock_mlserver_image_unless_a_server_image_is_named() -> None:
+    (stock,) = documents(custom_function(), KFServingOptions())
+    (own,) = documents(custom_function(), OPTIONS)
+
+    assert stock["spec"]["predictor"]["containers"][0]["image"] == "docker.io/seldonio/mlserver:1.7.1"
+    assert own["spec"]["predictor"]["containers"][0]["image"] == IMAGE
+
+
 @pytest.mark.parametrize(
     ("servable", "options", "message"),
     [
-        (custom_function(), KFServingOptions(), "set remote_options serverImage"),
         (Model(name="iris", platform="sklearn", uri="minio:models/iris"), OPTIONS, "not rclone remotes"),
         (Model(name="iris", platform="sklearn", uri="file:///models/iris"), OPTIONS, "local uri"),
         (Model(name="explainer", platform="alibi", uri="s3://m/x"), OPTIONS, "no serving runtime for Alibi"),
@@ -176,7 +189,7 @@ def test_strict_validation_catches_a_misspelt_field(
             "through the predictor's service account",
         ),
     ],
-    ids=["no-image", "rclone-remote", "local-uri", "no-runtime", "secret-name"],
+    ids=["rclone-remote", "local-uri", "no-runtime", "secret-name"],
 )
 def test_what_kserve_cannot_serve_is_refused_with_the_fix(
     servable: Servable, options: KFServingOptions, message: str

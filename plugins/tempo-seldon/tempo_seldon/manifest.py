@@ -2,8 +2,9 @@
 
 Standard artifacts run on Seldon Core's prepackaged server for their framework, which downloads `modelUri` with the
 credentials in the Secret `envSecretRefName`. Custom models and pipelines run on `TEMPO_SERVER`, Seldon Core's
-prepackaged MLServer for tempo, whose container tempo overrides to load its own MLServer runtime (and, when
-`serverImage` is set, to run an image with tempo-kfserving installed). A pipeline's children each get their own
+prepackaged MLServer, whose container tempo sets: the stock MLServer image (`mlserverImage`), which activates the
+`environment.tar.gz` that `upload()` put in the artifact, or an image tempo built from the model's environment
+(`serverImage`); and the env that makes MLServer load tempo's runtime. A pipeline's children each get their own
 SeldonDeployment, listed before the pipeline's, and the pipeline reaches them at their in-cluster service.
 """
 
@@ -128,8 +129,8 @@ class SeldonDeploymentGenerator(ManifestGenerator):
         """The model's container as far as tempo sets it; Seldon Core merges it into the server's container."""
         container: dict[str, Any] = {"name": model.name}
         if model.details.platform.is_custom_code:
-            if remote.serverImage:
-                container["image"] = remote.serverImage
+            # Named, not left to the cluster's TEMPO_SERVER default: the environment is built for this image's Python.
+            container["image"] = remote.serverImage or remote.mlserverImage
             children = model.models if isinstance(model, Pipeline) else ()
             endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
             container["env"] = env_list(tempo_server_env(model, endpoints))

@@ -17,9 +17,9 @@ from seldon_models import FRAMEWORKS, custom_class_model, custom_function_model,
 
 from tempo_core import Model, ModelFramework, PipelineModels, load, manifest, model, pipeline, save
 from tempo_core.errors import DeployError
-from tempo_core.kubernetes.validation import manifest_errors, strict_schema
 from tempo_core.model import Servable
 from tempo_seldon import SeldonCoreOptions, SeldonProtocol
+from tempo_test_support.validation import manifest_errors, strict_schema
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 SEED_OPTIONS = SeldonCoreOptions(**{"remote_options": {"namespace": "production", "authSecretName": "minio-secret"}})
@@ -115,6 +115,15 @@ def test_a_pipeline_finds_its_children_at_their_in_cluster_services(iris_artifac
     assert predictor["componentSpecs"][0]["spec"]["serviceAccountName"] == "tempo-pipeline"
     assert predictor["replicas"] == 3
     assert pipeline_doc["spec"]["protocol"] == "v2"
+
+
+def test_custom_code_names_the_stock_mlserver_image_its_environment_is_built_for() -> None:
+    (document,) = documents(custom_function_model())
+    (container,) = document["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"]
+
+    # Not left to the cluster's TEMPO_SERVER default, whose Python may not be the one upload() built for.
+    assert document["spec"]["predictors"][0]["graph"]["implementation"] == "TEMPO_SERVER"
+    assert container["image"] == "docker.io/seldonio/mlserver:1.7.1"
 
 
 def test_the_env_names_are_the_settings_mlserver_reads() -> None:
@@ -225,5 +234,5 @@ def test_a_nested_pipeline_lists_every_model_once_innermost_first(iris_artifacts
     def router(payload: np.ndarray) -> np.ndarray:
         return router.models.inner(payload)[0]
 
-    names = [document["metadata"]["name"] for document in documents(router)]
+    names = [document["metadata"]["name"] for document in documents(router, FULL_OPTIONS)]
     assert names == ["test-iris-sklearn", "test-iris-xgboost", "classifier", "router"]
