@@ -1,62 +1,45 @@
-"""The seldon-k8s runtime passes tempo's conformance kit against an EMULATED Seldon Core on loopback (no cluster).
+"""The seldon-k8s runtime passes tempo's conformance kit on the emulated cluster, whose pods run for real in Docker.
 
-What is emulated (tempo_core.kubernetes.testing and tempo_core.kubernetes.emulated_operator): the Kubernetes API
-server, Seldon Core's operator and storage initializer, and its ingress. Each applied SeldonDeployment gets a real
-MLServer process on 127.0.0.1 started from the env of the model's container (or MLServer's own runtime for a
-prepackaged server), with the artifact copied from a local folder standing in for the `s3://` bucket; its
-`status.state` follows that server, and `<ingressBaseUrl>/seldon/<namespace>/<name>/...` is proxied to it.
-
-Not checked: the CRD schema, admission webhooks, images (every server runs in this interpreter's environment),
-pods, RBAC, credentials, real networking and DNS, or Seldon Core's own behaviour (the executor, Istio, rollouts).
+What is emulated and what runs for real is said in tempo_test_support.cluster and in test_seldon_cluster.py: the
+API server, Seldon Core's operator logic, its executor, Istio, DNS and kube-proxy are emulated; the storage
+initializer (rclone, from the loopback S3 endpoint, with the Secret `tempo seldon secret` rendered) and the
+server (the stand-in stock MLServer image activating each artifact's environment.tar.gz, as user 1000) run in
+containers.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 # The kit's own asserts explain themselves only if pytest rewrites them, which needs this before the import.
 pytest.register_assert_rewrite("tempo_core.testing")
 
-from tempo_core.kubernetes.emulated_operator import SELDON, EmulatedOperator  # noqa: E402
-from tempo_core.kubernetes.testing import EmulatedKubernetesAPI  # noqa: E402
+from tempo_core import upload  # noqa: E402
 from tempo_core.testing import ConformanceModels, RuntimeConformance, build_conformance_models  # noqa: E402
 from tempo_seldon import SeldonCoreOptions  # noqa: E402
 
 # In the test module rather than conftest.py: this folder's conftest is not the top-level one in every run.
-pytest_plugins = ["tempo_core.testing"]
-pytestmark = pytest.mark.server
-
-BUCKET = "s3://conformance-models"
-NAMESPACE = "production"
+pytest_plugins = ["tempo_core.testing", "tempo_test_support.fixtures"]
+pytestmark = [pytest.mark.docker, pytest.mark.s3]
 
 
 @pytest.fixture(scope="module")
-def bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The local folder that stands in for the object storage bucket the models are uploaded to."""
-    return tmp_path_factory.mktemp("bucket")
-
-
-@pytest.fixture(scope="module")
-def emulated_seldon(bucket: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedKubernetesAPI]:
-    """The emulated cluster, found as users find theirs: through the kubeconfig `$KUBECONFIG` names."""
-    operator = EmulatedOperator([SELDON], buckets={BUCKET: bucket})
-    with EmulatedKubernetesAPI([SELDON.emulated], operator=operator) as api, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KUBECONFIG", str(api.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")))
-        yield api
-
-
-@pytest.fixture(scope="module")
-def tempo_conformance_models(bucket: Path) -> ConformanceModels:
-    """The kit's models, with bucket URIs as a cluster needs them (the bucket is a local folder here)."""
-    return build_conformance_models(bucket, uri_for=lambda name: f"{BUCKET}/{name}")
+def tempo_conformance_models(
+    cluster_options: SeldonCoreOptions, tmp_path_factory: pytest.TempPathFactory
+) -> ConformanceModels:
+    """The kit's models, saved and uploaded to the bucket the cluster downloads them from."""
+    models = build_conformance_models(
+        tmp_path_factory.mktemp("conformance"), uri_for=lambda name: f"s3://tempo/conformance/{name}"
+    )
+    upload(models.pipeline, cluster_options)
+    upload(models.failing, cluster_options)
+    return models
 
 
 class TestSeldonRuntime(RuntimeConformance):
+    # A pod unpacks its environment before MLServer tries (and fails) to load the model.
+    failure_report_timeout = 120.0
+
     @pytest.fixture
-    def tempo_runtime_options(self, emulated_seldon: EmulatedKubernetesAPI) -> SeldonCoreOptions:
-        return SeldonCoreOptions(
-            remote_options={"namespace": NAMESPACE, "ingressBaseUrl": emulated_seldon.host, "readyTimeout": 60}
-        )
+    def tempo_runtime_options(self, cluster_options: SeldonCoreOptions) -> SeldonCoreOptions:
+        return cluster_options
