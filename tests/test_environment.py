@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,15 +42,6 @@ INCLUDE = ["tempo-core"]
 
 
 # --- fixtures ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One TEMPO_CACHE_DIR for the module, so that numpy is repacked once, not once per test."""
-    cache = tmp_path_factory.mktemp("tempo-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEMPO_CACHE_DIR", str(cache))
-        yield cache
 
 
 @pytest.fixture

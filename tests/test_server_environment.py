@@ -20,8 +20,6 @@ import sys
 import tarfile
 import time
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -52,15 +50,6 @@ class ClusterOptions(KubernetesRuntimeOptions):
 
     runtime: str = "test-cluster"
     manifest_target: ClassVar[str | None] = "hello-configmap"  # rendered by tests/plugins/tempo-hello
-
-
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One TEMPO_CACHE_DIR for the module, so that each environment is packed and built once, not once per test."""
-    cache = tmp_path_factory.mktemp("tempo-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEMPO_CACHE_DIR", str(cache))
-        yield cache
 
 
 def make_doubler(folder: Path, uri: str | None = None):  # type: ignore[no-untyped-def]
@@ -301,15 +290,6 @@ def test_a_conda_environment_for_another_python_is_installed_from_its_model_pins
 
 
 # --- upload, manifest and deploy -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def bucket(s3_endpoint: S3Endpoint, rclone_available: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name, value in s3_endpoint.environment().items():
-        monkeypatch.setenv(name, value)
-    name = f"models-{uuid.uuid4().hex[:8]}"
-    s3_endpoint.create_bucket(name)
-    return name
 
 
 def test_upload_for_a_cluster_builds_the_tarball_of_custom_models_only(

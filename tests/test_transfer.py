@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +12,6 @@ from tempo_core.artifact import CODE_FILE
 from tempo_core.errors import ArtifactIntegrityError, UploadError
 from tempo_core.transfer import uploader_for
 from tempo_test_support.s3 import S3Endpoint
-
-
-@pytest.fixture
-def bucket(s3_endpoint: S3Endpoint, rclone_available: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh bucket, with the endpoint's credentials in the environment as a user would set them."""
-    for name, value in s3_endpoint.environment().items():
-        monkeypatch.setenv(name, value)
-    name = f"models-{uuid.uuid4().hex[:8]}"
-    s3_endpoint.create_bucket(name)
-    return name
 
 
 def make_tripler(folder: Path, uri: str):  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from tempo_core.remote import RemoteModel
 from tempo_core.testing import assert_same_result
 from tempo_kfserving import KFServingOptions
 from tempo_test_support.cluster import EmulatedCluster
-from tempo_test_support.examples import example_models
+from tempo_test_support.examples import CUSTOM_EXAMPLES, example_models
 
 pytest_plugins = ["tempo_test_support.fixtures"]
 pytestmark = [pytest.mark.docker, pytest.mark.s3]
@@ -93,14 +93,7 @@ def test_tempo_predict_calls_a_cluster_model_named_by_its_code(
     assert "tempo predict MODULE:OBJECT" in by_name.stderr
 
 
-@pytest.mark.parametrize(
-    ("example", "arguments"),
-    [
-        ("custom-model", {"marriage": np.array([20.0, 25.5]), "age": np.array([26.0, 28.0])}),
-        ("outlier", {"payload": np.array([[5.1, 3.5, 1.4, 0.2], [30.0, 0.1, 22.0, 9.0]])}),
-    ],
-    ids=["function-with-loader", "class"],
-)
+@pytest.mark.parametrize(("example", "arguments"), CUSTOM_EXAMPLES)
 def test_a_custom_model_runs_on_the_stock_mlserver_image_from_its_environment_tarball(
     clean_cluster: EmulatedCluster,
     cluster_options: KFServingOptions,

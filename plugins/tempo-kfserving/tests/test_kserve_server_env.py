@@ -10,37 +10,23 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 import yaml
 
 from tempo_core import deploy_local, manifest, save
 from tempo_core.processes import ServerProcess, free_port
 from tempo_core.remote import ProtocolClient
 from tempo_kfserving import KFServingOptions, KFServingV2Protocol
+from tempo_test_support.servers import wait_until_ready
 
 pytestmark = pytest.mark.server
 
 VERSICOLOR = np.array([[5.9, 2.8, 4.1, 1.3]])
 SETOSA = np.array([[5.1, 3.5, 1.4, 0.2]])
 OPTIONS = KFServingOptions(remote_options={"namespace": "production", "serverImage": "tempo-mlserver:test"})
-
-
-def wait_until_ready(url: str, server: ServerProcess, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.exit_code() is None, server.last_lines()
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{url} was not ready in {seconds} s:\n{server.last_lines()}")
 
 
 def test_the_pipeline_container_env_serves_the_pipeline(iris_artifacts: str, tmp_path: Path) -> None:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 
 from tempo_core import model, save
 from tempo_core.environment.server_environment import pack_server_environment
@@ -24,6 +22,7 @@ from tempo_core.kubernetes import tempo_server_env
 from tempo_core.processes import ServerProcess, free_port
 from tempo_core.remote import ProtocolClient
 from tempo_kfserving import KFServingV2Protocol
+from tempo_test_support.servers import wait_until_ready
 
 pytestmark = pytest.mark.server
 
@@ -34,19 +33,6 @@ STOCK_IMAGE_COMMAND = (
     "set +u; source envs/environment/bin/activate >/dev/null; set -u; conda-unpack >/dev/null; "
     'export PYTHONNOUSERSITE=True; mlserver --version; exec mlserver start "$MLSERVER_MODELS_DIR"'
 )
-
-
-def wait_until_ready(url: str, server: ServerProcess, seconds: float = 90.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.exit_code() is None, server.last_lines(40)
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} was not ready in {seconds} s:\n{server.last_lines(40)}")
 
 
 def test_the_stock_mlserver_command_serves_a_custom_model_from_its_tarball(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from tempo_core.testing import assert_same_result
 from tempo_docker import build_image
 from tempo_seldon import SeldonCoreOptions
 from tempo_test_support.cluster import EmulatedCluster
-from tempo_test_support.examples import example_models
+from tempo_test_support.examples import CUSTOM_EXAMPLES, example_models
 from tempo_test_support.registry import LoopbackRegistry
 
 pytest_plugins = ["tempo_test_support.fixtures"]
@@ -52,14 +52,7 @@ def test_the_seed_iris_pipeline_serves_what_it_computes_in_process(
         assert_same_result(result, classifier(payload), "the pipeline on Seldon Core")
 
 
-@pytest.mark.parametrize(
-    ("example", "arguments"),
-    [
-        ("custom-model", {"marriage": np.array([20.0, 25.5]), "age": np.array([26.0, 28.0])}),
-        ("outlier", {"payload": np.array([[5.1, 3.5, 1.4, 0.2], [30.0, 0.1, 22.0, 9.0]])}),
-    ],
-    ids=["function-with-loader", "class"],
-)
+@pytest.mark.parametrize(("example", "arguments"), CUSTOM_EXAMPLES)
 def test_a_custom_model_runs_on_the_stock_mlserver_image_from_its_environment_tarball(
     clean_cluster: EmulatedCluster,
     cluster_options: SeldonCoreOptions,

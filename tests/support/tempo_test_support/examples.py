@@ -6,9 +6,21 @@ import importlib.util
 import sys
 from types import ModuleType
 
+import numpy as np
+import pytest
+
 from tempo_test_support.docker_engine import REPO
 
-__all__ = ["example_models"]
+__all__ = ["example_models", "CUSTOM_EXAMPLES"]
+
+# The custom-model examples (a function model with a loader, and a class model) with what to call them with, as
+# `pytest.mark.parametrize(("example", "arguments"), CUSTOM_EXAMPLES)` takes them.
+CUSTOM_EXAMPLES = [
+    pytest.param(
+        "custom-model", {"marriage": np.array([20.0, 25.5]), "age": np.array([26.0, 28.0])}, id="function-with-loader"
+    ),
+    pytest.param("outlier", {"payload": np.array([[5.1, 3.5, 1.4, 0.2], [30.0, 0.1, 22.0, 9.0]])}, id="class"),
+]
 
 
 def example_models(name: str) -> ModuleType:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import requests
 from docker.models.containers import Container
 from docker.types import Mount
 
@@ -142,7 +143,7 @@ class Kubelet:
                 self._container(pod, pod.workload.container, read_only=True)
         except PodFailed as exc:
             pod.failure = str(exc)
-        except docker.errors.DockerException as exc:
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:  # a wait that timed out
             if not pod.stopped.is_set():
                 pod.failure = f"pod of '{pod.workload.name}': {type(exc).__name__}: {exc}"
 
@@ -170,6 +171,9 @@ class Kubelet:
             name=f"{self.cluster_id}-{pod.workload.namespace}-{pod.workload.name}-{spec.name}"[:200],
         )
         pod.containers.append(container)
+        if pod.stopped.is_set():  # deleted while this container was being created: `stop` may have missed it
+            container.remove(force=True)
+            raise PodFailed(f"pod of '{pod.workload.name}' was deleted")
         container.start()
         return container
 
