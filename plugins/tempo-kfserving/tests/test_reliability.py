@@ -20,6 +20,7 @@ from tests_support import pid_alive
 from tempo_core import deploy_local, local_state, model, save
 from tempo_core.errors import RemoteError
 from tempo_core.options import LocalOptions
+from tempo_core.processes import free_port
 from tempo_core.remote import ProtocolClient
 from tempo_kfserving import KFServingV2Protocol
 
@@ -183,3 +184,12 @@ def test_processes_deploying_at_the_same_time_each_get_their_own_server(tmp_path
     endpoints = [out.split()[0] for out, _ in outputs]
     assert len(set(endpoints)) == 4
     assert all(out.strip().endswith("[1.0, 1.0]") for out, _ in outputs)
+
+
+def test_servers_get_ports_below_the_range_that_outgoing_connections_take_theirs_from() -> None:
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+    ports = {free_port() for _ in range(20)}
+
+    assert max(ports) < first_ephemeral, "a port an outgoing connection may take before the server binds it"
+    assert len(ports) > 1, "ports are spread, so servers starting at once rarely pick the same one"
