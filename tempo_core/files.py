@@ -14,6 +14,14 @@ from pathlib import Path
 __all__ = ["sha256_of", "atomic_write_bytes", "staged_file", "iter_files", "replace_folder"]
 
 _CHUNK = 1 << 20
+_PLAIN_FILE_MODE = 0o666
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def sha256_of(path: Path) -> str:
@@ -27,9 +35,14 @@ def sha256_of(path: Path) -> str:
 
 @contextlib.contextmanager
 def staged_file(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; on success it replaces `target`, on failure it is removed."""
+    """Yield a temporary path beside `target`; on success it replaces `target`, on failure it is removed.
+
+    The new file gets the mode a plain write would give it (0666 less the umask), not mkstemp's private 0600:
+    a server running as another user (a container's, a cluster's) reads the folders tempo writes.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(handle, _PLAIN_FILE_MODE & ~_umask())
     os.close(handle)
     staged = Path(name)
     try:

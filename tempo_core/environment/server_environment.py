@@ -45,7 +45,7 @@ __all__ = ["pack_server_environment", "SERVER_TARBALL"]
 logger = logging.getLogger(__name__)
 
 # Part of every cache key: bump it when the tree's layout or its scripts change.
-_FORMAT = "1"
+_FORMAT = "2"
 # Measured on MLServer 1.7.1's closure with numpy (273 MB unpacked): level 1 took 4.4 s for 88 MB, level 6 took
 # 11.4 s for 77 MB; unpacking takes about 2 s either way. 13% fewer bytes are not worth 2.6 times the wait.
 _COMPRESS_LEVEL = 1
@@ -53,6 +53,9 @@ _SHA256_FILE = "sha256"
 _PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 _PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s,;)]+)")
 _REASON_LINES = 6
+# lib/pythonX.Y/site-packages/<package>: test folders at this depth or deeper belong to a distribution.
+_PACKAGE_DEPTH = 4
+_TEST_FOLDERS = frozenset({"test", "tests"})
 
 # Sourced by bash (the image's activate-env.sh) with errexit on: nothing here may fail.
 _ACTIVATE = """\
@@ -222,7 +225,7 @@ class _Build:
                 byte_compile(Path(sys.executable), site)
             with tarfile.open(staging / SERVER_TARBALL, "w:gz", compresslevel=_COMPRESS_LEVEL) as archive:
                 for child in sorted(tree.iterdir()):
-                    archive.add(child, arcname=child.name, filter=_anonymous)
+                    archive.add(child, arcname=child.name, filter=_served)
         (staging / _SHA256_FILE).write_text(sha256_of(staging / SERVER_TARBALL) + "\n", encoding="utf-8")
 
     def _install(self, site: Path) -> None:
@@ -375,8 +378,14 @@ def _write_scripts(tree: Path, site: Path, python_version: str) -> None:
     )
 
 
-def _anonymous(member: tarfile.TarInfo) -> tarfile.TarInfo:
-    """The member without this machine's user and group: the image unpacks it as its own user."""
+def _served(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """The member without this machine's user and group (the image unpacks it as its own user), or None for a
+    distribution's test suite, which no server imports: a fifth of the files of MLServer's closure with numpy,
+    each one written at every container start (measured: 9,349 files unpacked in 8.4 s into a container's overlay
+    file system, 3.0 s on a tmpfs)."""
+    parts = member.name.split("/")
+    if member.isdir() and len(parts) > _PACKAGE_DEPTH and parts[2] == "site-packages" and parts[-1] in _TEST_FOLDERS:
+        return None
     member.uid = member.gid = 0
     member.uname = member.gname = ""
     return member

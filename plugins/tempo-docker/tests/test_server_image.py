@@ -129,7 +129,6 @@ def test_a_pushed_image_pulled_back_serves_the_artifact_as_a_cluster_runs_it(
         "MLSERVER_HOST": "127.0.0.1",
     }
     endpoint = f"http://127.0.0.1:{http_port}"
-    started = time.monotonic()
     container = clean_engine.containers.run(
         tag,
         name=f"{NAME}-{uuid.uuid4().hex[:8]}",
@@ -140,7 +139,6 @@ def test_a_pushed_image_pulled_back_serves_the_artifact_as_a_cluster_runs_it(
     )
     try:
         wait_ready(container, f"{endpoint}/v2/models/weighted/ready")
-        ready_seconds = time.monotonic() - started
         uid = process_uid(container)
         # With parallel workers MLServer writes .metrics and .envs into its working directory.
         workdir_written = container.exec_run(["touch", ".metrics"]).exit_code == 0
@@ -168,7 +166,6 @@ def test_a_pushed_image_pulled_back_serves_the_artifact_as_a_cluster_runs_it(
     array, label = response.json()["outputs"]
     np.testing.assert_array_equal(np.asarray(array["data"], dtype=np.float32).reshape(array["shape"]), expected[0])
     assert label["data"] == [expected[1]] == ["weighted ok"]
-    assert ready_seconds < 30
 
 
 def test_pushing_a_name_without_a_registry_is_refused_before_building() -> None:
