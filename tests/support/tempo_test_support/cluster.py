@@ -139,14 +139,6 @@ class EmulatedCluster:
         """The folders (emptyDirs) of the pods that exist now."""
         return sorted((self._folder / "pods").glob("*"))
 
-    def pod_logs(self, namespace: str, name: str) -> str:
-        """The logs of the server container of a resource's pod (for a test's failure message)."""
-        with self._lock:
-            running = next((item for key, item in self._running.items() if (key[2], key[4]) == (namespace, name)), None)
-        if running is None or running.pod is None or not running.pod.containers:
-            return ""
-        return running.pod.containers[-1].logs(tail=50).decode(errors="replace")
-
     def __enter__(self) -> EmulatedCluster:
         self.api.__enter__()
         return self
