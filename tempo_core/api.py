@@ -10,13 +10,21 @@ from tempo_core.errors import DeployError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.manifest import to_yaml
 from tempo_core.model import Servable, as_servable
-from tempo_core.options import LocalOptions, RuntimeOptions
+from tempo_core.options import ClientOptions, LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
 from tempo_core.plugins import get_plugins
 from tempo_core.remote import RemoteModel
 from tempo_core.runtime import Runtime
 
-__all__ = ["deploy", "deploy_local", "deploy_remote", "manifest", "runtime_for", "require_server_environments"]
+__all__ = [
+    "deploy",
+    "deploy_local",
+    "deploy_remote",
+    "attach",
+    "manifest",
+    "runtime_for",
+    "require_server_environments",
+]
 
 
 def runtime_for(options: RuntimeOptions) -> Runtime:
@@ -64,6 +72,20 @@ def deploy_remote(obj: Any, options: RuntimeOptions | None = None) -> RemoteMode
             "KFServingOptions(...); use deploy_local for this machine"
         )
     return deploy(servable, chosen)
+
+
+def attach(
+    obj: Any, endpoint: str, *, grpc_endpoint: str | None = None, options: ClientOptions | None = None
+) -> RemoteModel:
+    """Call a model that is already deployed at `endpoint` (its server's base URL), deploying nothing.
+
+    `obj` is the model as defined in code or loaded with `load(folder)`: its name and signature say how to call
+    it. `grpc_endpoint` (`host:port`) lets `ClientOptions(transport="grpc")` reach the same server over gRPC.
+    """
+    servable = as_servable(obj)
+    return RemoteModel(
+        servable, None, protocol_of(servable), endpoint=endpoint, grpc_endpoint=grpc_endpoint, options=options
+    )
 
 
 def manifest(obj: Any, options: RuntimeOptions) -> str:

@@ -94,9 +94,10 @@ def deploy(target: str, runtime: str, options_file: Path | None, as_json: bool) 
     options_class = get_plugins().runtimes.get(runtime_name(runtime)).options_class
     # Servers outlive this command where the runtime would otherwise stop them at exit.
     overrides: dict[str, Any] = {"detach": True} if "detach" in options_class.model_fields else {}
-    remote = deploy_model(import_model(target), read_options(runtime, options_file, **overrides))
+    options = read_options(runtime, options_file, **overrides)
+    remote = deploy_model(import_model(target), options)
     if as_json:
-        click.echo(json.dumps({"name": remote.name, "runtime": remote.runtime.name, "endpoint": remote.endpoint}))
+        click.echo(json.dumps({"name": remote.name, "runtime": options.runtime, "endpoint": remote.endpoint}))
     else:
         click.echo(f"{remote.name} is ready at {remote.endpoint}")
 
@@ -153,7 +154,8 @@ def list_command(runtime: str, options_file: Path | None, as_json: bool) -> None
         click.echo(json.dumps([entry.model_dump() for entry in deployed], indent=2))
         return
     for entry in deployed:
-        click.echo(f"{entry.name}\t{entry.status}\t{entry.endpoint}")
+        grpc = f"\tgrpc {entry.grpc_endpoint}" if entry.grpc_endpoint else ""
+        click.echo(f"{entry.name}\t{entry.status}\t{entry.endpoint}{grpc}")
 
 
 @cli.command()

@@ -153,6 +153,7 @@ class LocalRuntime(Runtime):
                     pid=server.pid,
                     start_time=process_start_time(server.pid) or 0,
                     endpoint=f"http://{self._options.host}:{port}",
+                    grpc_endpoint=f"{self._options.host}:{launch.grpc_port}" if launch.grpc_port else None,
                     workdir=str(workdir),
                     log_path=str(log_path),
                     ready_paths=list(launch.ready_paths),
@@ -221,6 +222,10 @@ class LocalRuntime(Runtime):
         """The base URL of the model's server."""
         return self._record(model).endpoint
 
+    def grpc_endpoint(self, model: Servable) -> str | None:
+        """The `host:port` of the model server's gRPC endpoint, when its protocol has one."""
+        return self._record(model).grpc_endpoint
+
     def undeploy(self, model: Servable) -> None:
         """Stop the model's server and the children its deploy started; a no-op when nothing runs."""
         _stop(model.name)
@@ -236,6 +241,7 @@ class LocalRuntime(Runtime):
                 name=name,
                 runtime=self.name,
                 endpoint=record.endpoint,
+                grpc_endpoint=record.grpc_endpoint,
                 status="running" if record.running() else "exited",
                 folder=record.folders.get(name) or None,
             )

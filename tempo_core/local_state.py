@@ -27,6 +27,7 @@ class ServerRecord(BaseModel):
     pid: int
     start_time: int
     endpoint: str
+    grpc_endpoint: str | None = None
     workdir: str
     log_path: str
     ready_paths: list[str]

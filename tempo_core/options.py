@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # the environment package is imported only by what builds environments
     from tempo_core.environment.target import ServerTarget
 
-__all__ = ["RuntimeOptions", "LocalOptions"]
+__all__ = ["ClientOptions", "RuntimeOptions", "LocalOptions"]
+
+
+class ClientOptions(BaseModel):
+    """How `RemoteModel` calls a deployed model: over which transport, how long to wait, with which headers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transport: Literal["rest", "grpc"] = Field(
+        default="rest", description="REST (HTTP/JSON, or binary tensors where the server takes them) or gRPC."
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for each call's answer.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers sent with every call (gRPC: as metadata), e.g. an ingress Host or an Authorization token.",
+    )
+    binary: bool | None = Field(
+        default=None,
+        description="Send numeric arrays as binary tensor data over REST: None when the server advertises the "
+        "extension, True always, False never.",
+    )
 
 
 class RuntimeOptions(BaseModel):
@@ -18,6 +38,9 @@ class RuntimeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     runtime: str
+    client: ClientOptions = Field(
+        default_factory=ClientOptions, description="How RemoteModel calls the models deployed with these options."
+    )
     # The manifest generator that renders this runtime's resources, for runtimes that apply manifests.
     manifest_target: ClassVar[str | None] = None
 

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tempo_core.signature import Signature
 
 if TYPE_CHECKING:
+    from tempo_core.client import ModelClient
     from tempo_core.model import Servable
-    from tempo_core.options import RuntimeOptions
+    from tempo_core.options import ClientOptions, RuntimeOptions
 
 __all__ = ["Protocol", "EncodedRequest", "ServerLaunch"]
 
@@ -30,13 +31,15 @@ class ServerLaunch:
     """How to start a server that speaks a protocol for one saved model.
 
     `argv` runs in `workdir` with `env` added to the environment; the server listens on the port
-    it was given and is ready when every path in `ready_paths` answers 200.
+    it was given and is ready when every path in `ready_paths` answers 200. `grpc_port` is the port of
+    the server's gRPC endpoint on the same host, if it has one.
     """
 
     argv: list[str]
     workdir: Path
     ready_paths: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
+    grpc_port: int | None = None
 
 
 class Protocol(ABC):
@@ -57,6 +60,28 @@ class Protocol(ABC):
     @abstractmethod
     def ready_path(self, model_name: str) -> str:
         """The URL path that answers 200 once `model_name` can serve."""
+
+    def metadata_path(self, model_name: str) -> str | None:
+        """The URL path that describes `model_name` (inputs, outputs); None when the protocol has none."""
+        return None
+
+    def open_client(
+        self, model: Servable, endpoint: str, options: ClientOptions, *, grpc_endpoint: str | None = None
+    ) -> ModelClient:
+        """A client for `model` deployed at `endpoint` (a base URL) and, where the server has one, `grpc_endpoint`.
+
+        This base speaks the protocol over REST with `encode_request`/`decode_response`; a protocol with other
+        transports (gRPC) or smarter encodings overrides it.
+        """
+        from tempo_core.errors import DeployError
+        from tempo_core.remote import ProtocolClient
+
+        if options.transport != "rest":
+            raise DeployError(
+                f"model '{model.name}': the {self.name} protocol has no {options.transport} transport; "
+                "use ClientOptions(transport='rest')"
+            )
+        return ProtocolClient(model, self, endpoint, timeout=options.timeout, headers=options.headers)
 
     @abstractmethod
     def encode_request(self, signature: Signature, arguments: dict[str, Any]) -> EncodedRequest:

@@ -25,6 +25,8 @@ class DeployedModel(BaseModel):
     # The model's saved artifact on this machine, where the runtime knows it: `tempo predict NAME` reads
     # the model's signature there.
     folder: str | None = None
+    # The `host:port` of the server's gRPC endpoint, where it has one.
+    grpc_endpoint: str | None = None
 
 
 class Runtime(ABC):
@@ -51,6 +53,10 @@ class Runtime(ABC):
     @abstractmethod
     def endpoint(self, model: Servable) -> str:
         """The base URL where the model's server answers."""
+
+    def grpc_endpoint(self, model: Servable) -> str | None:
+        """The `host:port` where the model's server answers gRPC; None where it has none or the runtime cannot say."""
+        return None
 
     @abstractmethod
     def undeploy(self, model: Servable) -> None:

@@ -243,6 +243,7 @@ class RuntimeConformance:
 
         assert time.monotonic() - started < 5.0, "wait_ready and deploy of a model that is ready must return at once"
         assert again.endpoint == remote.endpoint, "a second deploy of a running model must reuse its server"
+        assert remote.runtime is not None
         assert remote.runtime.name == tempo_runtime_options.runtime, (
             "the runtime must be registered by its options' name"
         )

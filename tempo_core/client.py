@@ -1,0 +1,24 @@
+"""The client contract: what calls one deployed model over one transport, as `RemoteModel` uses it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+__all__ = ["ModelClient"]
+
+
+class ModelClient(ABC):
+    """Calls one deployed model: arguments bound by input name in, the value an in-process call returns out."""
+
+    @abstractmethod
+    def __call__(self, arguments: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Send one call and decode its answer; `timeout` overrides the client's for this call."""
+
+    @abstractmethod
+    def metadata(self) -> dict[str, Any]:
+        """What the server says about the model: its name, platform, inputs and outputs (the V2 metadata shape)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the client's connections."""
