@@ -15,8 +15,16 @@ TEST_EXTRAS = ".[test]"
 PACKAGES = {
     "core": ([], ["tests"]),
     # tempo-docker beside the Kubernetes plugins: the emulated cluster's images are built on its debootstrap base.
+    # tritonclient: a third-party V2 client the conformance tests call tempo's servers with, over REST and gRPC.
     "kfserving": (
-        ["-e", "plugins/tempo-kfserving[kubernetes,sklearn,xgboost]", "-e", "plugins/tempo-docker"],
+        [
+            "-e",
+            "plugins/tempo-kfserving[kubernetes,sklearn,xgboost]",
+            "-e",
+            "plugins/tempo-docker",
+            "tritonclient[http,grpc]>=2.40,<3",
+            "schemathesis>=4.3,<5",  # requests generated from the Open Inference Protocol's OpenAPI
+        ],
         ["plugins/tempo-kfserving/tests"],
     ),
     "docker": (

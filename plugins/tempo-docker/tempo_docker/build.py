@@ -56,7 +56,8 @@ _PATH = f"{_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 _SERVER_USER = "1000"
 _SERVER_HOME = "/opt/mlserver"
 _SERVER_CONFIG = {
-    "Cmd": [f"{_VENV}/bin/mlserver", "start", MODEL_MOUNT_PATH],
+    # MLServer's `mlserver start` with tempo's protocol fixes (error shapes, status codes, binary tensors).
+    "Cmd": [f"{_VENV}/bin/python", "-m", "tempo_kfserving.server", "start", MODEL_MOUNT_PATH],
     "User": _SERVER_USER,
     "WorkingDir": _SERVER_HOME,
 }

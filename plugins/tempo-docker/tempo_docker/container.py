@@ -12,9 +12,18 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest, Mount
 
 from tempo_core.protocol import ServerLaunch
+from tempo_docker.labels import GRPC_PORT
 from tempo_docker.options import DockerOptions
 
-__all__ = ["CONTAINER_PORT", "LOOPBACK", "container_args", "published_endpoint", "artifact_digest", "spec_digest"]
+__all__ = [
+    "CONTAINER_PORT",
+    "LOOPBACK",
+    "container_args",
+    "published_endpoint",
+    "published_grpc_endpoint",
+    "artifact_digest",
+    "spec_digest",
+]
 
 # Every server listens on this port inside its own container; only the host side differs.
 CONTAINER_PORT = 8080
@@ -35,7 +44,7 @@ def container_args(
 
     Host folders are mounted at the same paths inside, so the absolute paths in the server's settings hold;
     the artifact read-only. The server runs as this user, so what it writes in its workdir stays removable,
-    and its port is published on 127.0.0.1 only, on a port the engine picks.
+    and its ports (REST, and gRPC where the server has it) are published on 127.0.0.1 only, on ports the engine picks.
     """
     workdir = str(launch.workdir)
     args: dict[str, Any] = {
@@ -50,7 +59,7 @@ def container_args(
             Mount(str(artifact_folder), str(artifact_folder), type="bind", read_only=True),
             Mount(workdir, workdir, type="bind"),
         ],
-        "ports": {f"{CONTAINER_PORT}/tcp": (LOOPBACK, None)},
+        "ports": {f"{port}/tcp": (LOOPBACK, None) for port in (CONTAINER_PORT, launch.grpc_port) if port},
         "network": network,
         "labels": labels,
         "init": True,
@@ -81,7 +90,7 @@ def spec_digest(
     spec = {
         "image": image_id,
         "artifact": artifact,
-        "options": options.model_dump(mode="json", exclude={"startup_timeout"}),
+        "options": options.model_dump(mode="json", exclude={"startup_timeout", "client"}),
         "children": child_endpoints,
         "protocol": protocol,
     }
@@ -90,7 +99,18 @@ def spec_digest(
 
 def published_endpoint(container: Container) -> str | None:
     """The loopback URL where the container's server is published, or None while the container is not running."""
-    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{CONTAINER_PORT}/tcp")
+    address = _published(container, CONTAINER_PORT)
+    return f"http://{address}" if address else None
+
+
+def published_grpc_endpoint(container: Container) -> str | None:
+    """The loopback `host:port` where the container's gRPC endpoint is published, or None without one."""
+    port = container.labels.get(GRPC_PORT)
+    return _published(container, int(port)) if port else None
+
+
+def _published(container: Container, port: int) -> str | None:
+    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp")
     if not bindings:
         return None
-    return f"http://{LOOPBACK}:{bindings[0]['HostPort']}"
+    return f"{LOOPBACK}:{bindings[0]['HostPort']}"

@@ -9,6 +9,7 @@ __all__ = [
     "OWNER",
     "SPEC",
     "READY_PATHS",
+    "GRPC_PORT",
     "WORKDIR",
     "FOLDER",
     "RESERVED_PREFIX",
@@ -26,6 +27,8 @@ OWNER = "io.tempo.owner"
 # A digest of everything the container was created from; a redeploy with the same digest keeps it.
 SPEC = "io.tempo.spec"
 READY_PATHS = "io.tempo.ready-paths"
+# The port of the server's gRPC endpoint inside the container, published on the host like the REST one.
+GRPC_PORT = "io.tempo.grpc-port"
 WORKDIR = "io.tempo.workdir"
 # The artifact folder mounted into the container, on the host: `tempo predict NAME` reads the signature there.
 FOLDER = "io.tempo.folder"

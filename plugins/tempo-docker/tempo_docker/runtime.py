@@ -34,12 +34,14 @@ from tempo_docker.container import (
     artifact_digest,
     container_args,
     published_endpoint,
+    published_grpc_endpoint,
     spec_digest,
 )
 from tempo_docker.engine import connect
 from tempo_docker.image import ServingImage, find_serving_image
 from tempo_docker.labels import (
     FOLDER,
+    GRPC_PORT,
     MANAGED,
     MODEL,
     NAMESPACE,
@@ -227,6 +229,7 @@ class DockerRuntime(Runtime):
                 MODEL: model.name,
                 SPEC: spec,
                 READY_PATHS: json.dumps(list(launch.ready_paths)),
+                **({GRPC_PORT: str(launch.grpc_port)} if launch.grpc_port else {}),
                 WORKDIR: str(workdir),
                 FOLDER: str(folder),
                 **({OWNER: owner} if owner else {}),
@@ -300,6 +303,10 @@ class DockerRuntime(Runtime):
             )
         return endpoint
 
+    def grpc_endpoint(self, model: Servable) -> str | None:
+        """The loopback `host:port` where the model's container publishes its gRPC endpoint, if it has one."""
+        return published_grpc_endpoint(self._deployed(model.name))
+
     def undeploy(self, model: Servable) -> None:
         """Remove the model's container, the containers its deploy started, and the network once no container is
         left on it; a no-op when nothing runs."""
@@ -325,6 +332,7 @@ class DockerRuntime(Runtime):
                 name=container.labels[MODEL],
                 runtime=self.name,
                 endpoint=published_endpoint(container) or "",
+                grpc_endpoint=published_grpc_endpoint(container),
                 status=container.status,
                 folder=container.labels.get(FOLDER),
             )

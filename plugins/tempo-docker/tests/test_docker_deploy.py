@@ -17,6 +17,7 @@ from typing import Tuple
 import docker
 import numpy as np
 import pytest
+import requests
 
 from tempo_core import deploy, deploy_local, model, pipeline, save
 from tempo_core.errors import DeployError, ServerNotReadyError
@@ -269,3 +270,27 @@ def test_containers_deployed_by_an_interpreter_are_removed_when_it_is_stopped(
 
     assert tempo_containers(engine, namespace) == []
     assert tempo_networks(engine, namespace) == []
+
+
+def test_a_container_answers_over_grpc_and_with_the_protocols_errors(
+    tmp_path: Path, engine: docker.DockerClient, options: DockerOptions
+) -> None:
+    scaler = make_scaler(tmp_path / "scaler")
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+
+    with deploy_local(scaler, options=options) as remote:
+        over_grpc = remote.with_options(transport="grpc").predict(values, label="ok")
+        listed = {entry.name: entry.grpc_endpoint for entry in remote.runtime.list()}
+        bad = requests.post(f"{remote.endpoint}/v2/models/scaler/infer", data=b"not JSON")
+        (container,) = tempo_containers(engine, options.namespace)
+        grpc_endpoint = remote.grpc_endpoint
+
+    np.testing.assert_array_equal(over_grpc[0], values * 3)
+    assert over_grpc[1] == "hello ok"
+    assert grpc_endpoint is not None and grpc_endpoint.startswith("127.0.0.1:")
+    assert listed == {"scaler": grpc_endpoint}
+    grpc_port = container.labels["io.tempo.grpc-port"]
+    assert {binding["HostIp"] for binding in container.attrs["HostConfig"]["PortBindings"][f"{grpc_port}/tcp"]} == {
+        "127.0.0.1"
+    }
+    assert bad.status_code == 400 and "not JSON" in bad.json()["error"]

@@ -33,6 +33,11 @@ __all__ = [
     "encode_response",
     "decode_request_dict",
     "encode_response_dict",
+    "encode_raw_inputs",
+    "decode_response_dict",
+    "RequestedOutputs",
+    "requested_outputs",
+    "read_request",
     "DATATYPES",
     "NUMPY_CONTENT_TYPE",
     "STR_CONTENT_TYPE",
@@ -43,6 +48,7 @@ __all__ = [
     "JSON_CONTENT_TYPE",
     "DTYPE_PARAMETER",
     "HEADER_LENGTH",
+    "BINARY_EXTENSION",
 ]
 
 NUMPY_CONTENT_TYPE = "np"  # MLServer's NumpyCodec: a numeric array
@@ -55,6 +61,8 @@ JSON_CONTENT_TYPE = "tempo/json"
 # Which numpy container a BYTES array came from: "str", "bytes" or "object".
 DTYPE_PARAMETER = "tempo_dtype"
 HEADER_LENGTH = "Inference-Header-Content-Length"
+# The server metadata `extensions` entry of a server that takes binary tensor data over REST (Triton's name).
+BINARY_EXTENSION = "binary_tensor_data"
 
 _NUMERIC: dict[str, np.dtype[Any]] = {
     "BOOL": np.dtype("?"),
@@ -155,11 +163,22 @@ def decode_request(signature: Signature, body: bytes, headers: Mapping[str, str]
 
 
 def encode_response(
-    signature: Signature, model_name: str, value: Any, *, binary: bool = False
+    signature: Signature,
+    model_name: str,
+    value: Any,
+    *,
+    binary: bool = False,
+    outputs: Sequence[str] | None = None,
+    request_id: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """Encode what a model returned as a V2 inference response body and its HTTP headers."""
-    tensors = _output_tensors(signature, model_name, value)
-    return _write({"model_name": model_name}, "outputs", tensors, binary=binary)
+    """Encode what a model returned as a V2 inference response body and its HTTP headers.
+
+    `outputs` keeps only the outputs a request asked for (see `requested_outputs`), in the order asked;
+    `request_id` is the request's `id`, which the response repeats.
+    """
+    tensors = _selected(_output_tensors(signature, model_name, value), outputs)
+    document: dict[str, Any] = {"model_name": model_name, **({"id": request_id} if request_id is not None else {})}
+    return _write(document, "outputs", tensors, binary=binary)
 
 
 def decode_response(signature: Signature, body: bytes, headers: Mapping[str, str]) -> Any:
@@ -168,15 +187,78 @@ def decode_response(signature: Signature, body: bytes, headers: Mapping[str, str
     return _decode_outputs(signature, document, binary)
 
 
+def encode_raw_inputs(signature: Signature, arguments: Mapping[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
+    """Encode arguments as V2 input tensors without `data`, each with its raw bytes (gRPC's `raw_input_contents`)."""
+    _, tensors = _request_document(signature, arguments, binary=False)
+    return [(tensor.header(name), tensor.raw()) for name, tensor in tensors]
+
+
+def decode_response_dict(signature: Signature, document: Mapping[str, Any], binary: bytes = b"") -> Any:
+    """Decode an already parsed V2 response; its tensors with `parameters.binary_data_size` are read from `binary`.
+
+    A gRPC response goes through here: typed contents as each tensor's `data`, raw contents concatenated in the
+    order of the outputs, each one's size as its `binary_data_size`.
+    """
+    return _decode_outputs(signature, document, memoryview(binary))
+
+
 def decode_request_dict(signature: Signature, document: Mapping[str, Any]) -> dict[str, Any]:
     """Decode an already parsed JSON V2 request (such as MLServer's `InferenceRequest.model_dump()`)."""
     return _decode_inputs(signature, document, memoryview(b""))
 
 
-def encode_response_dict(signature: Signature, model_name: str, value: Any) -> dict[str, Any]:
-    """Encode what a model returned as a JSON-ready V2 response dict of plain Python values."""
-    tensors = _output_tensors(signature, model_name, value)
+def encode_response_dict(
+    signature: Signature, model_name: str, value: Any, *, outputs: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Encode what a model returned as a JSON-ready V2 response dict of plain Python values, `outputs` only if given."""
+    tensors = _selected(_output_tensors(signature, model_name, value), outputs)
     return {"model_name": model_name, "outputs": [tensor.json_entry(name, plain=True) for name, tensor in tensors]}
+
+
+@dataclass(frozen=True)
+class RequestedOutputs:
+    """What a request asks back: the outputs by name (None: all of them), whether as binary tensor data, its id."""
+
+    names: tuple[str, ...] | None = None
+    binary: bool = False
+    request_id: str | None = None
+
+
+def requested_outputs(signature: Signature, document: Mapping[str, Any]) -> RequestedOutputs:
+    """Read a request's `outputs`, binary-output parameters and id; an output the model lacks raises `ArgumentError`."""
+    parameters = document.get("parameters") or {}
+    binary = isinstance(parameters, Mapping) and parameters.get("binary_data_output") is True
+    request_id = document.get("id")
+    request_id = request_id if isinstance(request_id, str) else None
+    items = document.get("outputs")
+    if items is None:
+        return RequestedOutputs(None, binary, request_id)
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) and "name" in item for item in items):
+        raise ArgumentError("request body: outputs must be a list of objects with a name, as in [{'name': 'output0'}].")
+    names = tuple(str(item["name"]) for item in items)
+    known = [spec.name for spec in signature.outputs]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ArgumentError(
+            f"request body: the model has no output(s) {_quoted(unknown)}; its outputs are {_quoted(known)}."
+        )
+    binary = binary or any((item.get("parameters") or {}).get("binary_data") is True for item in items)
+    return RequestedOutputs(names or None, binary, request_id)
+
+
+def read_request(
+    signature: Signature, body: bytes, headers: Mapping[str, str]
+) -> tuple[dict[str, Any], RequestedOutputs]:
+    """Server side: decode a V2 request body (JSON or binary extension) into arguments and what it asks back."""
+    document, binary = _read_document(body, headers, _INPUTS)
+    return _decode_inputs(signature, document, binary), requested_outputs(signature, document)
+
+
+def _selected(tensors: list[tuple[str, _Tensor]], outputs: Sequence[str] | None) -> list[tuple[str, _Tensor]]:
+    if outputs is None:
+        return tensors
+    by_name = dict(tensors)
+    return [(name, by_name[name]) for name in outputs if name in by_name]
 
 
 # ---------------------------------------------------------------- encoding
@@ -184,13 +266,18 @@ def encode_response_dict(signature: Signature, model_name: str, value: Any) -> d
 
 @dataclass(frozen=True)
 class _Tensor:
-    """One encoded tensor: flat native-order numbers, or BYTES elements that are all text."""
+    """One encoded tensor: flat native-order numbers, or BYTES elements that are all text.
+
+    Raw bytes (`blobs`) travel as base64 text in JSON and as themselves in binary forms, without the base64
+    content type, as third-party clients read BYTES there.
+    """
 
     datatype: str
     shape: list[int]
     parameters: dict[str, Any]
     numbers: np.ndarray[Any, Any] | None = None
     texts: list[str] = field(default_factory=list)
+    blobs: list[bytes] | None = None
 
     def json_entry(self, name: str, *, plain: bool = False) -> dict[str, Any]:
         """The tensor with its `data`; `plain` gives Python lists instead of arrays that orjson writes."""
@@ -203,14 +290,28 @@ class _Tensor:
             "data": data,
         }
 
+    def header(self, name: str) -> dict[str, Any]:
+        """The tensor without `data`, described as its raw bytes travel."""
+        parameters = dict(self.parameters)
+        if self.blobs is not None:
+            parameters.pop("content_type", None)
+        return {"name": name, "datatype": self.datatype, "shape": self.shape, "parameters": parameters}
+
+    def raw(self) -> bytes:
+        """The values as V2 raw bytes: little-endian numbers, or each element (UTF-8 text, raw bytes) after its
+        4-byte length.
+        """
+        if self.numbers is None:
+            elements = self.blobs if self.blobs is not None else [text.encode() for text in self.texts]
+            return b"".join(_U32.pack(len(item)) + item for item in elements)
+        return self.numbers.astype(self.numbers.dtype.newbyteorder("<"), copy=False).tobytes()
+
     def binary_entry(self, name: str) -> tuple[dict[str, Any], bytes]:
         """The tensor without `data`, and the raw bytes that follow the JSON header for it."""
-        if self.numbers is None:
-            blob = b"".join(_U32.pack(len(item)) + item for item in (text.encode() for text in self.texts))
-        else:
-            blob = self.numbers.astype(self.numbers.dtype.newbyteorder("<"), copy=False).tobytes()
-        parameters = {**self.parameters, "binary_data_size": len(blob)}
-        return {"name": name, "datatype": self.datatype, "shape": self.shape, "parameters": parameters}, blob
+        blob = self.raw()
+        entry = self.header(name)
+        entry["parameters"]["binary_data_size"] = len(blob)
+        return entry, blob
 
 
 def _request_document(
@@ -287,7 +388,9 @@ def _encode_value(spec: TensorSpec, value: Any, where: _Where) -> _Tensor:
     if kind is ValueKind.bytes:
         if not isinstance(value, (bytes, bytearray)):
             raise where.error(_wrong_type("bytes", value))
-        return _Tensor("BYTES", [1], {"content_type": BASE64_CONTENT_TYPE}, texts=[_base64(value)])
+        return _Tensor(
+            "BYTES", [1], {"content_type": BASE64_CONTENT_TYPE}, texts=[_base64(value)], blobs=[bytes(value)]
+        )
     if kind is ValueKind.json:
         if not isinstance(value, (dict, list)):
             raise where.error(_wrong_type("a dict or list", value))
@@ -352,7 +455,9 @@ def _text_array_tensor(shape: list[int], container: str, texts: list[str]) -> _T
 
 def _bytes_array_tensor(shape: list[int], container: str, elements: list[bytes]) -> _Tensor:
     parameters = {"content_type": BASE64_CONTENT_TYPE, DTYPE_PARAMETER: container}
-    return _Tensor("BYTES", shape, parameters, texts=[_base64(element) for element in elements])
+    return _Tensor(
+        "BYTES", shape, parameters, texts=[_base64(element) for element in elements], blobs=[bytes(e) for e in elements]
+    )
 
 
 def _json_numbers(numbers: np.ndarray[Any, Any], *, plain: bool) -> Any:
@@ -513,7 +618,8 @@ def _read_tensor(item: dict[str, Any], binary: memoryview, offset: int, where: _
         )
     size = parameters.get("binary_data_size")
     data, blob = item.get("data"), None
-    if size is not None:
+    # Where the values are already in `data` (gRPC raw contents that MLServer unpacked), the size only described them.
+    if size is not None and data is None:
         if type(size) is not int or size < 0:
             raise where.error(f"parameters.binary_data_size must be a non-negative integer, got {reprlib.repr(size)}.")
         if offset + size > len(binary):
@@ -635,25 +741,26 @@ def _elements(wire: _Wire) -> tuple[list[Any], bool]:
     raw = _json_elements(wire) if wire.blob is None else _binary_elements(wire, wire.blob)
     if wire.content_type == BASE64_CONTENT_TYPE:
         return [_unbase64(element, wire.where) for element in raw], False
-    if wire.blob is None:
+    if wire.blob is None and all(isinstance(element, str) for element in raw):
         return raw, True
-    if wire.content_type == STR_CONTENT_TYPE or wire.container is not None:
+    if wire.content_type == STR_CONTENT_TYPE or wire.container == "str":
         return [_text(element, wire.where) for element in raw], True
-    return raw, False
+    return [_as_bytes(element) for element in raw], False
 
 
 def _json_elements(wire: _Wire) -> list[Any]:
+    """The elements of a BYTES tensor's `data`: str from JSON, bytes from gRPC contents (typed or raw)."""
     data = wire.data
     if not isinstance(data, list):
         raise wire.where.error(f"data must be a list of strings, got {type(data).__name__}.")
     flat = data
-    if not all(isinstance(element, str) for element in data):
+    if not all(isinstance(element, (str, bytes)) for element in data):
         try:
             flat = np.asarray(data, dtype=object).ravel().tolist()
         except (ValueError, TypeError) as exc:
             raise wire.where.error(f"BYTES data must be a flat (or evenly nested) list of strings ({exc}).") from exc
-        if not all(isinstance(element, str) for element in flat):
-            odd = next(element for element in flat if not isinstance(element, str))
+        if not all(isinstance(element, (str, bytes)) for element in flat):
+            odd = next(element for element in flat if not isinstance(element, (str, bytes)))
             raise wire.where.error(
                 f"BYTES data must be strings, got {type(odd).__name__}; send text, or bytes as base64 with "
                 f"content_type '{BASE64_CONTENT_TYPE}'."

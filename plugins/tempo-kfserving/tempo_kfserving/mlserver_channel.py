@@ -2,16 +2,14 @@
 
 `ChannelServing` goes first among an MLServer runtime's bases: once the model is loaded it listens on
 its channel socket, and each request there runs the model's own `predict`, as MLServer's REST handler
-would. MLServer's prepackaged runtimes get the same by name from this module, e.g.
-`tempo_kfserving.mlserver_channel.SKLearnModel` for `mlserver_sklearn.SKLearnModel`.
+would. Tempo's runtime has it, and so do MLServer's prepackaged runtimes as `tempo_kfserving.prepackaged`
+serves them.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import uuid
-from typing import Any
 
 from mlserver import MLModel
 from mlserver.errors import MLServerError
@@ -65,22 +63,3 @@ class ChannelServing(MLModel):  # type: ignore[misc]
             return _error(500, f"model '{self.name}' raised {type(exc).__name__}: {exc}")
         response.id = request.id
         return 200, response.model_dump_json(exclude_none=True).encode(), _JSON
-
-
-def _channel_runtime(base_path: str) -> type[MLModel]:
-    """The MLServer runtime at `base_path` with `ChannelServing` in front of it."""
-    module, _, name = base_path.rpartition(".")
-    base = getattr(importlib.import_module(module), name)
-    return type(name, (ChannelServing, base), {"__module__": __name__, "__doc__": base.__doc__})
-
-
-def __getattr__(name: str) -> Any:
-    """MLServer imports prepackaged runtimes with a channel from here by their class name."""
-    from tempo_kfserving.settings import prepackaged_runtime
-
-    path = prepackaged_runtime(name)
-    if path is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    runtime = _channel_runtime(path)
-    globals()[name] = runtime
-    return runtime

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
 
@@ -14,7 +17,7 @@ from tempo_core.custom import CustomModel
 from tempo_core.errors import ArgumentError, TempoError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
-from tempo_kfserving import codec
+from tempo_kfserving import codec, rest_conformance
 from tempo_kfserving.mlserver_channel import ChannelServing
 
 __all__ = ["TempoMLServerModel"]
@@ -56,30 +59,71 @@ class TempoMLServerModel(ChannelServing):
         self._servable = servable
         # A pipeline waiting on other servers runs off the event loop, so requests overlap.
         self._blocks_on_network = remote_children > 0
-        return await super().load()  # opens the local channel
+        loaded: bool = await super().load()  # opens the local channel
+        rest_conformance.register_binary_handler(self.name, self._answer_binary)
+        return loaded
+
+    async def unload(self) -> bool:
+        """Stop answering binary bodies directly, then unload."""
+        rest_conformance.unregister_binary_handler(self.name)
+        unloaded: bool = await super().unload()
+        return unloaded
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        """Decode the request by the signature, run the model in-process, encode what it returns."""
+        """Decode the request by the signature, run the model in-process, encode the outputs it asks for."""
+        servable = self._servable
+        document = payload.model_dump(exclude_none=True)
+        with _as_mlserver_errors(servable.name):
+            arguments = codec.decode_request_dict(servable.signature, document)
+            wanted = codec.requested_outputs(servable.signature, document)
+            value = await self._call(arguments)
+            response = codec.encode_response_dict(servable.signature, servable.name, value, outputs=wanted.names)
+        return _response(response, payload)
+
+    async def _answer_binary(self, body: bytes, headers: Mapping[str, str]) -> rest_conformance.BinaryAnswer:
+        """A REST binary-extension request, decoded and answered by tempo's codec alone (outputs binary if asked)."""
         servable = self._servable
         try:
-            arguments = codec.decode_request_dict(servable.signature, payload.model_dump(exclude_none=True))
-            if self._blocks_on_network:
-                value = await asyncio.to_thread(servable.call_in_process, arguments)
-            else:
-                value = servable.call_in_process(arguments)
-            response = codec.encode_response_dict(servable.signature, servable.name, value)
-        except ArgumentError as exc:
-            raise MLServerError(str(exc), status_code=_BAD_REQUEST) from exc
-        except TempoError as exc:
-            raise MLServerError(str(exc), status_code=_SERVER_ERROR) from exc
-        except Exception as exc:
-            raise MLServerError(
-                f"model '{servable.name}' raised {type(exc).__name__}: {exc}", status_code=_SERVER_ERROR
-            ) from exc
-        return _response(response, payload)
+            with _as_mlserver_errors(servable.name):
+                arguments, wanted = codec.read_request(servable.signature, body, headers)
+                value = await self._call(arguments)
+                content, answer_headers = codec.encode_response(
+                    servable.signature,
+                    servable.name,
+                    value,
+                    binary=wanted.binary,
+                    outputs=wanted.names,
+                    request_id=wanted.request_id,
+                )
+        except MLServerError as exc:
+            return exc.status_code, orjson.dumps({"error": str(exc)}), {"Content-Type": "application/json"}
+        return 200, content, answer_headers
+
+    async def _call(self, arguments: dict[str, Any]) -> Any:
+        if self._blocks_on_network:
+            return await asyncio.to_thread(self._servable.call_in_process, arguments)
+        return self._servable.call_in_process(arguments)
+
+
+@contextmanager
+def _as_mlserver_errors(model_name: str) -> Iterator[None]:
+    """tempo's errors as MLServer's: 400 for bad arguments, 500 for what the model or its outputs got wrong."""
+    try:
+        yield
+    except ArgumentError as exc:
+        raise MLServerError(str(exc), status_code=_BAD_REQUEST) from exc
+    except TempoError as exc:
+        raise MLServerError(str(exc), status_code=_SERVER_ERROR) from exc
+    except Exception as exc:
+        message = f"model '{model_name}' raised {type(exc).__name__}: {exc}"
+        raise MLServerError(message, status_code=_SERVER_ERROR) from exc
 
 
 def _response(response: dict[str, Any], payload: InferenceRequest) -> InferenceResponse:
+    # BYTES elements as bytes: MLServer's gRPC converter writes only bytes, and its REST JSON writes them back as text.
+    for output in response["outputs"]:
+        if output["datatype"] == "BYTES":
+            output["data"] = [text.encode() for text in output["data"]]
     result = InferenceResponse.model_validate(response)
     result.id = payload.id
     return result

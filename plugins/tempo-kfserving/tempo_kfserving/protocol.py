@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tempo_core.channel import CHANNEL_ENV, channel_namespace
+from tempo_core.client import ModelClient
+from tempo_core.errors import DeployError
 from tempo_core.model import Servable
-from tempo_core.options import LocalOptions, RuntimeOptions
+from tempo_core.options import ClientOptions, LocalOptions, RuntimeOptions
 from tempo_core.processes import free_port
 from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
 from tempo_core.signature import Signature
@@ -18,8 +20,8 @@ from tempo_kfserving.settings import write_model_settings, write_server_settings
 
 __all__ = ["KFServingV2Protocol"]
 
-# MLServer has no `python -m mlserver`; its console script calls this, and `python -c` keeps the interpreter explicit.
-_START_MLSERVER = "from mlserver.cli import main; main()"
+# MLServer's own command with tempo's protocol fixes installed first (tempo_kfserving.server).
+_LAUNCHER = "tempo_kfserving.server"
 
 
 class KFServingV2Protocol(Protocol):
@@ -35,6 +37,26 @@ class KFServingV2Protocol(Protocol):
     def ready_path(self, model_name: str) -> str:
         """`/v2/models/{name}/ready`."""
         return f"/v2/models/{model_name}/ready"
+
+    def metadata_path(self, model_name: str) -> str:
+        """`/v2/models/{name}`."""
+        return f"/v2/models/{model_name}"
+
+    def open_client(
+        self, model: Servable, endpoint: str, options: ClientOptions, *, grpc_endpoint: str | None = None
+    ) -> ModelClient:
+        """REST (binary tensors where the server takes them) or gRPC (raw tensor contents), as `options` say."""
+        if options.transport == "grpc":
+            from tempo_kfserving.grpc_client import GrpcClient
+
+            if grpc_endpoint is None:
+                raise DeployError(f"model '{model.name}': no gRPC endpoint is known; pass grpc_endpoint='host:port'")
+            return GrpcClient(model, grpc_endpoint, timeout=options.timeout, headers=options.headers)
+        from tempo_kfserving.rest_client import V2RestClient
+
+        return V2RestClient(
+            model, self, endpoint, timeout=options.timeout, headers=options.headers, binary=options.binary
+        )
 
     def encode_request(self, signature: Signature, arguments: dict[str, Any]) -> EncodedRequest:
         """A V2 inference request with one input per signature input."""
@@ -73,26 +95,25 @@ class KFServingV2Protocol(Protocol):
         them in-process.
         """
         parallel_workers = options.parallel_workers if isinstance(options, LocalOptions) else 0
+        grpc_port = free_port("127.0.0.1" if host == "0.0.0.0" else host)
         write_server_settings(
-            workdir,
-            host=host,
-            http_port=port,
-            grpc_port=free_port("127.0.0.1" if host == "0.0.0.0" else host),
-            parallel_workers=parallel_workers,
+            workdir, host=host, http_port=port, grpc_port=grpc_port, parallel_workers=parallel_workers
         )
         # Local servers with the models in the server process also answer on the local channel, which
         # pipelines use to call children served on their own.
         channel = isinstance(options, LocalOptions) and parallel_workers == 0
         for child in colocated:
-            write_model_settings(workdir, child, Path(child.details.local_folder or ""), {}, channel=channel)
+            write_model_settings(workdir, child, Path(child.details.local_folder or ""), {})
         extra = {"child_endpoints": child_endpoints, "colocated": [child.name for child in colocated]}
-        write_model_settings(workdir, model, artifact_folder, extra, channel=channel)
+        write_model_settings(workdir, model, artifact_folder, extra)
         return ServerLaunch(
-            argv=[python or sys.executable, "-c", _START_MLSERVER, "start", str(workdir)],
+            argv=[python or sys.executable, "-m", _LAUNCHER, "start", str(workdir)],
             workdir=workdir,
             ready_paths=(
                 "/v2/health/ready",
                 *(self.ready_path(name) for name in (*(child.name for child in colocated), model.name)),
             ),
-            env={CHANNEL_ENV: channel_namespace()} if channel else {},
+            # Emptied otherwise: a server with worker processes must not inherit a namespace from its deployer.
+            env={CHANNEL_ENV: channel_namespace() if channel else ""},
+            grpc_port=grpc_port,
         )

@@ -11,6 +11,7 @@ from tempo_core.errors import DeployError
 from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable
 from tempo_core.signature import TensorSpec, ValueKind
+from tempo_kfserving.codec import BINARY_EXTENSION
 
 __all__ = [
     "write_server_settings",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 TEMPO_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
-_CHANNEL_MODULE = "tempo_kfserving.mlserver_channel"
+_PREPACKAGED_MODULE = "tempo_kfserving.prepackaged"
 # MLServer's runtime for each standard framework, and what to install for it.
 _PREPACKAGED = {
     ModelFramework.SKLearn: ("mlserver_sklearn.SKLearnModel", "tempo-kfserving[sklearn]"),
@@ -39,11 +40,9 @@ def prepackaged_runtime(class_name: str) -> str | None:
     return None
 
 
-def implementation_for(model: Servable, *, channel: bool = False) -> str:
-    """The MLServer runtime class that serves the model: tempo's for custom code, MLServer's own otherwise.
-
-    With `channel`, MLServer's own runtimes also answer on tempo's local channel (tempo_core.channel);
-    tempo's always do where the server has one.
+def implementation_for(model: Servable) -> str:
+    """The MLServer runtime class that serves the model: tempo's for custom code, MLServer's own otherwise,
+    as `tempo_kfserving.prepackaged` serves it (channel, metadata off the artifact, 400 for bad requests).
     """
     platform = model.details.platform
     if platform.is_custom_code:
@@ -59,9 +58,7 @@ def implementation_for(model: Servable, *, channel: bool = False) -> str:
             f"model '{model.name}' is a {platform.name} artifact, served by MLServer's {implementation}, which "
             f"is not installed; install it with: pip install '{distribution}'"
         )
-    if channel:
-        return f"{_CHANNEL_MODULE}.{implementation.rsplit('.', 1)[1]}"
-    return implementation
+    return f"{_PREPACKAGED_MODULE}.{implementation.rsplit('.', 1)[1]}"
 
 
 # What `GET /v2/models/{name}` reports per value kind. Arrays accept any numeric datatype; FP64 is
@@ -85,6 +82,9 @@ def _metadata(spec: TensorSpec) -> dict[str, Any]:
     return entry
 
 
+_GRPC_MAX_MESSAGE = 2**30
+
+
 def _write_json(path: Path, content: dict[str, Any]) -> None:
     path.write_text(json.dumps(content, indent=2))
 
@@ -100,30 +100,29 @@ def write_server_settings(workdir: Path, *, host: str, http_port: int, grpc_port
             "host": host,
             "http_port": http_port,
             "grpc_port": grpc_port,
+            # gRPC's default limit is 4 MiB per message; tensors are often larger.
+            "grpc_max_message_length": _GRPC_MAX_MESSAGE,
             "metrics_endpoint": None,
             "metrics_dir": str(workdir / ".metrics"),
             "environments_dir": str(workdir / ".envs"),
             "parallel_workers": parallel_workers,
             "load_models_at_startup": True,
+            # Served by tempo's launcher (tempo_kfserving.server), which takes the REST binary extension.
+            "extensions": [BINARY_EXTENSION],
             "model_repository_root": str(workdir),
         },
     )
 
 
-def write_model_settings(
-    workdir: Path, model: Servable, artifact_folder: Path, extra: dict[str, Any], *, channel: bool = False
-) -> None:
-    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`.
-
-    `channel` serves MLServer's own runtimes on tempo's local channel too.
-    """
+def write_model_settings(workdir: Path, model: Servable, artifact_folder: Path, extra: dict[str, Any]) -> None:
+    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`."""
     model_dir = workdir / model.name
     model_dir.mkdir(exist_ok=True)
     _write_json(
         model_dir / "model-settings.json",
         {
             "name": model.name,
-            "implementation": implementation_for(model, channel=channel),
+            "implementation": implementation_for(model),
             "parameters": {"uri": str(artifact_folder), "extra": extra},
             "inputs": [_metadata(spec) for spec in model.signature.inputs],
             "outputs": [_metadata(spec) for spec in model.signature.outputs],

@@ -23,6 +23,7 @@ from tempo_kfserving.codec import (
     decode_request,
     decode_request_dict,
     decode_response,
+    encode_raw_inputs,
     encode_request,
     encode_response,
     encode_response_dict,
@@ -360,7 +361,7 @@ def valid_input(name: str) -> dict[str, Any]:
         (with_input("payload", data=...), "input 'payload': has neither data nor parameters.binary_data_size"),
         (with_input("payload", parameters="np"), "input 'payload': parameters must be an object"),
         (
-            with_input("payload", parameters={"binary_data_size": 24}),
+            with_input("payload", data=..., parameters={"binary_data_size": 24}),
             "input 'payload': binary_data_size is 24, but only 0",
         ),
         (
@@ -780,3 +781,69 @@ def test_tempo_reads_tritonclient_binary_requests() -> None:
     decoded = decode_request(signature, body, {HEADER_LENGTH: str(header_length)})
     assert_same(decoded["scores"], scores)
     assert_same(decoded["blobs"], blobs)
+
+
+# ---------------------------------------------------------------- gRPC, as MLServer's converter hands requests over
+
+
+@pytest.mark.parametrize("sizes", [False, True], ids=["raw", "raw-with-binary_data_size"])
+def test_tempo_decodes_grpc_raw_contents_as_mlserver_unpacks_them(sizes: bool) -> None:
+    """MLServer unpacks raw contents into `data` (BYTES as bytes) and keeps each `binary_data_size` a client sent."""
+    from mlserver.grpc import dataplane_pb2 as pb
+    from mlserver.grpc.converters import ModelInferRequestConverter
+
+    tensors = encode_raw_inputs(SCORER, SCORER_ARGUMENTS)
+    inputs = []
+    for header, raw in tensors:
+        parameters = {key: pb.InferParameter(string_param=value) for key, value in header["parameters"].items()}
+        if sizes:  # as KServe's InferenceGRPCClient sends them
+            parameters["binary_data_size"] = pb.InferParameter(int64_param=len(raw))
+        inputs.append(
+            pb.ModelInferRequest.InferInputTensor(
+                name=header["name"], datatype=header["datatype"], shape=header["shape"], parameters=parameters
+            )
+        )
+    request = pb.ModelInferRequest(model_name="scorer", inputs=inputs, raw_input_contents=[raw for _, raw in tensors])
+
+    decoded = decode_request_dict(SCORER, ModelInferRequestConverter.to_types(request).model_dump(exclude_none=True))
+
+    for name, value in SCORER_ARGUMENTS.items():
+        assert_same(decoded[name], value)
+
+
+def test_tempo_decodes_typed_grpc_bytes_contents() -> None:
+    from mlserver.grpc import dataplane_pb2 as pb
+    from mlserver.grpc.converters import ModelInferRequestConverter
+
+    def bytes_input(name: str, elements: list[bytes], content_type: str | None = None) -> Any:
+        parameters = {} if content_type is None else {"content_type": pb.InferParameter(string_param=content_type)}
+        contents = pb.InferTensorContents(bytes_contents=elements)
+        return pb.ModelInferRequest.InferInputTensor(
+            name=name, datatype="BYTES", shape=[len(elements)], parameters=parameters, contents=contents
+        )
+
+    signature = Signature(
+        inputs=(
+            TensorSpec(name="label", kind=ValueKind.str),
+            TensorSpec(name="raw", kind=ValueKind.bytes),
+            TensorSpec(name="meta", kind=ValueKind.json),
+            TensorSpec(name="words"),
+        ),
+        outputs=(TensorSpec(name="output0"),),
+    )
+    request = pb.ModelInferRequest(
+        model_name="typed",
+        inputs=[
+            bytes_input("label", ["héllo".encode()], "str"),
+            bytes_input("raw", [b"\xff\x00"]),  # raw bytes as they are: gRPC needs no base64
+            bytes_input("meta", [b'{"a": [1]}']),
+            bytes_input("words", [b"a", b"\xff"]),
+        ],
+    )
+
+    decoded = decode_request_dict(signature, ModelInferRequestConverter.to_types(request).model_dump(exclude_none=True))
+
+    assert decoded["label"] == "héllo"
+    assert decoded["raw"] == b"\xff\x00"
+    assert decoded["meta"] == {"a": [1]}
+    assert_same(decoded["words"], np.array([b"a", b"\xff"], dtype=object))

@@ -1,0 +1,305 @@
+"""What tempo's MLServer servers do on REST beyond MLServer itself, installed by `tempo_kfserving.server`.
+
+- Malformed requests get the protocol's error shape, 400 `{"error": "..."}` naming the field, where FastAPI
+  would answer 422 `{"detail": [...]}`; an inference body is read as JSON whatever its Content-Type says.
+- Health and model readiness answer with a JSON body as well as their status, `{"ready": true}` or `{"live": true}`,
+  which KServe's REST client reads (MLServer sends an empty body).
+- The REST binary tensor data extension (a JSON header of `Inference-Header-Content-Length` bytes, then the
+  tensors' raw bytes): a model that registered a handler for such bodies (tempo's own runtime, in the server
+  process) answers it directly, binary outputs included when asked; for any other model the tensors are
+  unpacked into a JSON request for MLServer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import struct
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tempo_core.errors import ArgumentError
+
+__all__ = [
+    "install",
+    "register_binary_handler",
+    "binary_handler",
+    "unregister_binary_handler",
+    "unpack_binary_request",
+    "BinaryHandler",
+]
+
+_HEADER_LENGTH = b"inference-header-content-length"
+_JSON = "application/json"
+# The raw element layout of each V2 datatype (little-endian), as the extension carries it.
+_LAYOUT = {
+    "BOOL": "?",
+    "UINT8": "B",
+    "UINT16": "H",
+    "UINT32": "I",
+    "UINT64": "Q",
+    "INT8": "b",
+    "INT16": "h",
+    "INT32": "i",
+    "INT64": "q",
+    "FP16": "e",
+    "FP32": "f",
+    "FP64": "d",
+}
+_U32 = struct.Struct("<I")
+
+# The answer to one binary-extension body: status, body and headers.
+BinaryAnswer = tuple[int, bytes, dict[str, str]]
+BinaryHandler = Callable[[bytes, Mapping[str, str]], Awaitable[BinaryAnswer]]
+_binary_handlers: dict[str, BinaryHandler] = {}
+
+
+def register_binary_handler(model_name: str, handler: BinaryHandler) -> None:
+    """Answer binary-extension inference bodies for `model_name` with `handler` in this process."""
+    _binary_handlers[model_name] = handler
+
+
+def binary_handler(model_name: str) -> BinaryHandler | None:
+    """The handler registered for `model_name` in this process, if any."""
+    return _binary_handlers.get(model_name)
+
+
+def unregister_binary_handler(model_name: str) -> None:
+    """Stop answering binary bodies for `model_name` directly; they go to MLServer as JSON again."""
+    _binary_handlers.pop(model_name, None)
+
+
+def install() -> None:
+    """Make the REST app MLServer builds in this process answer as described above."""
+    import mlserver.rest.server
+
+    original = mlserver.rest.server.create_app
+    if getattr(original, "tempo_conformant", False):
+        return
+
+    @functools.wraps(original)
+    def create_app(*args: Any, **kwargs: Any) -> FastAPI:
+        app: FastAPI = original(*args, **kwargs)
+        app.add_exception_handler(RequestValidationError, _validation_error)
+        app.add_middleware(InferenceBodies)
+        return app
+
+    create_app.tempo_conformant = True  # type: ignore[attr-defined]
+    mlserver.rest.server.create_app = create_app
+
+
+def error_response(status: int, message: str) -> Response:
+    """The V2 error shape: `{"error": message}`."""
+    return Response(orjson.dumps({"error": message}), status_code=status, media_type=_JSON)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, describe_validation_errors(exc.errors()))
+
+
+def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
+    """One sentence per problem, each naming the field as a path into the body: `inputs[0].datatype: ...`."""
+    problems = []
+    for error in errors:
+        location = [part for part in error.get("loc", ()) if part != "body"]
+        if error.get("type") == "json_invalid":
+            problems.append(f"the body is not JSON ({error.get('ctx', {}).get('error', error.get('msg'))})")
+            continue
+        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        message = str(error.get("msg", "is invalid"))
+        if error.get("type") != "missing" and "input" in error and not isinstance(error["input"], (dict, list)):
+            message += f" (got {error['input']!r})"
+        problems.append(f"{path or 'the body'}: {message}")
+    return "; ".join(problems) or "the request is invalid"
+
+
+def _infer_model(scope: Scope) -> str | None:
+    """The model name of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    parts = scope["path"].strip("/").split("/")
+    if len(parts) in (4, 6) and parts[0] == "v2" and parts[1] == "models" and parts[-1] == "infer":
+        return parts[2]
+    return None
+
+
+def _health_key(scope: Scope) -> str | None:
+    """"live" or "ready" for the health and model-readiness paths, else None."""
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return None
+    parts = scope["path"].strip("/").split("/")
+    if parts in (["v2", "health", "live"], ["v2", "health", "ready"]):
+        return parts[2]
+    if len(parts) in (4, 6) and parts[:2] == ["v2", "models"] and parts[-1] == "ready":
+        return "ready"
+    return None
+
+
+async def _with_health_body(app: ASGIApp, key: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run `app`; an answer without a body gets `{key: true|false}` by its status."""
+    start: Message | None = None
+
+    async def send_with_body(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+            return
+        if message["type"] == "http.response.body" and start is not None:
+            status, begun = start["status"], start
+            start = None
+            if not message.get("body") and not message.get("more_body"):
+                body = orjson.dumps({key: status == 200})
+                headers = _with_headers(
+                    begun.get("headers", []),
+                    {b"content-type": _JSON.encode(), b"content-length": str(len(body)).encode()},
+                )
+                await send({**begun, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(begun)
+        await send(message)
+
+    await app(scope, receive, send_with_body)
+
+
+class InferenceBodies:
+    """ASGI middleware: inference bodies read as JSON whatever their Content-Type, binary-extension bodies, and
+    health answers with a body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        model_name = _infer_model(scope)
+        if model_name is None:
+            health = _health_key(scope)
+            if health is None:
+                await self.app(scope, receive, send)
+            else:
+                await _with_health_body(self.app, health, scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if _HEADER_LENGTH not in headers:
+            if not headers.get(b"content-type", b"").startswith(b"application/json"):
+                scope = {**scope, "headers": _with_headers(scope["headers"], {b"content-type": _JSON.encode()})}
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        text_headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in headers.items()}
+        handler = _binary_handlers.get(model_name)
+        try:
+            if handler is not None:
+                status, content, answer_headers = await handler(body, text_headers)
+                await Response(content, status_code=status, headers=answer_headers)(scope, receive, send)
+                return
+            document = unpack_binary_request(body, text_headers[_HEADER_LENGTH.decode()])
+        except ArgumentError as exc:
+            await error_response(400, str(exc))(scope, receive, send)
+            return
+        converted = orjson.dumps(document)
+        new_headers = {b"content-type": _JSON.encode(), b"content-length": str(len(converted)).encode()}
+        scope = {**scope, "headers": _with_headers(scope["headers"], new_headers, drop=(_HEADER_LENGTH,))}
+        await self.app(scope, _replay(converted), send)
+
+
+def _with_headers(
+    headers: Iterable[tuple[bytes, bytes]], replace: Mapping[bytes, bytes], drop: tuple[bytes, ...] = ()
+) -> list[tuple[bytes, bytes]]:
+    kept = [(key, value) for key, value in headers if key not in replace and key not in drop]
+    return kept + list(replace.items())
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def unpack_binary_request(body: bytes, header_length: str) -> dict[str, Any]:
+    """A binary-extension request as the JSON request it stands for, each tensor's raw bytes unpacked into `data`."""
+    try:
+        length = int(header_length)
+    except ValueError:
+        raise ArgumentError(f"Inference-Header-Content-Length is {header_length!r}, not a byte count") from None
+    if not 0 < length <= len(body):
+        raise ArgumentError(
+            f"Inference-Header-Content-Length is {length}, but the body has {len(body)} bytes; "
+            "send the JSON header's length"
+        )
+    try:
+        document = json.loads(body[:length])
+    except ValueError as exc:
+        raise ArgumentError(f"the binary request's JSON header is not JSON ({exc})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("inputs"), list):
+        raise ArgumentError("the binary request's JSON header needs an `inputs` list")
+    offset = length
+    for index, tensor in enumerate(document["inputs"]):
+        parameters = tensor.get("parameters") if isinstance(tensor, dict) else None
+        if not isinstance(parameters, dict) or "binary_data_size" not in parameters:
+            continue
+        size = parameters.pop("binary_data_size")
+        name = tensor.get("name", index)
+        if not isinstance(size, int) or size < 0 or offset + size > len(body):
+            raise ArgumentError(
+                f"input '{name}': binary_data_size is {size!r}, but {len(body) - offset} bytes of binary data are left"
+            )
+        tensor["data"] = _unpack(tensor, body[offset : offset + size], name)
+        offset += size
+    if offset != len(body):
+        raise ArgumentError(
+            f"{len(body) - offset} bytes after the last binary input; binary_data_size must cover the body"
+        )
+    return document
+
+
+def _unpack(tensor: dict[str, Any], blob: bytes, name: object) -> list[Any]:
+    datatype = tensor.get("datatype")
+    if datatype == "BYTES":
+        elements, offset = [], 0
+        while offset < len(blob):
+            if offset + 4 > len(blob):
+                raise ArgumentError(f"input '{name}': a BYTES element's 4-byte length is cut off")
+            (size,) = _U32.unpack_from(blob, offset)
+            offset += 4
+            if offset + size > len(blob):
+                raise ArgumentError(f"input '{name}': a BYTES element of {size} bytes runs past the tensor's data")
+            try:
+                elements.append(blob[offset : offset + size].decode())
+            except UnicodeDecodeError:
+                raise ArgumentError(
+                    f"input '{name}': a BYTES element is not UTF-8, which this model's JSON requests cannot carry; "
+                    "send it base64-encoded"
+                ) from None
+            offset += size
+        return elements
+    layout = _LAYOUT.get(str(datatype))
+    if layout is None:
+        raise ArgumentError(f"input '{name}': datatype {datatype!r} is not a V2 datatype")
+    width = struct.calcsize(layout)
+    if len(blob) % width:
+        raise ArgumentError(f"input '{name}': {len(blob)} bytes is not a whole number of {datatype} elements")
+    return list(struct.unpack(f"<{len(blob) // width}{layout}", blob))

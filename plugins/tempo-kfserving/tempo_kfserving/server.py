@@ -1,0 +1,25 @@
+"""Tempo's MLServer launcher: `python -m tempo_kfserving.server start FOLDER` is MLServer's own `mlserver start`
+with the protocol fixes tempo applies to the servers it starts (error shapes, status codes, the REST binary
+extension), installed in this process before MLServer builds its REST app and gRPC servicer.
+
+MLServer's own command serves the same models without them: that is what a stock MLServer image runs.
+"""
+
+from __future__ import annotations
+
+from tempo_kfserving import grpc_conformance, rest_conformance
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """Install tempo's protocol fixes, then run MLServer's command line with this process's arguments."""
+    rest_conformance.install()
+    grpc_conformance.install()
+    from mlserver.cli import main as mlserver_main
+
+    mlserver_main()
+
+
+if __name__ == "__main__":
+    main()
