@@ -1,4 +1,4 @@
-"""SeldonProtocol: the Seldon Core v1 protocol (`/api/v1.0/predictions`), spoken by Seldon Core on Kubernetes."""
+"""SeldonProtocol: the Seldon Core v1 protocol (`/api/v1.0/predictions`), served by seldon-core's microservice."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tempo_core.options import RuntimeOptions
 from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
 from tempo_core.signature import Signature
 from tempo_seldon import codec
+from tempo_seldon.server import MICROSERVICE_ENV, MICROSERVICE_READY_PATH, microservice_argv
 
 __all__ = ["SeldonProtocol"]
 
@@ -20,17 +21,23 @@ class SeldonProtocol(Protocol):
     """Seldon Core's v1 protocol: SeldonMessage JSON bodies posted to `/api/v1.0/predictions`.
 
     Seldon Core's prepackaged servers (SKLEARN_SERVER, XGBOOST_SERVER, MLFLOW_SERVER, TENSORFLOW_SERVER) speak it on
-    Kubernetes; no server speaks it on this machine. How a signature maps onto a message is in `tempo_seldon.codec`.
+    Kubernetes; on this machine and in Docker, seldon-core's Python microservice serves it (`tempo-seldon[server]`).
+    How a signature maps onto a message is in `tempo_seldon.codec`.
     """
 
     name: ClassVar[str] = "seldon"
+    server_requirements: ClassVar[tuple[str, ...]] = ("tempo-seldon[server]", "seldon-core")
 
     def infer_path(self, model_name: str) -> str:
         """`/api/v1.0/predictions`: a Seldon deployment serves one graph, so the path names no model."""
         return "/api/v1.0/predictions"
 
     def ready_path(self, model_name: str) -> str:
-        """`/ready`, the readiness probe of Seldon Core's executor."""
+        """`/ready`, the readiness probe of Seldon Core's executor, in front of every model in a cluster.
+
+        The microservice that serves the model on this machine has no executor in front: `server_launch` names its
+        own ready path.
+        """
         return "/ready"
 
     def encode_request(self, signature: Signature, arguments: dict[str, Any]) -> EncodedRequest:
@@ -62,9 +69,21 @@ class SeldonProtocol(Protocol):
         colocated: Sequence[Servable] = (),
         host: str = "127.0.0.1",
     ) -> ServerLaunch:
-        """Refuse: only Seldon Core's servers on Kubernetes speak the Seldon protocol."""
-        raise DeployError(
-            f"model '{model.name}' uses the Seldon protocol, which only Seldon Core's servers on Kubernetes speak; "
-            "deploy it with deploy_remote(model, SeldonCoreOptions(...)), or leave protocol unset (the V2 protocol) "
-            "to serve it on this machine"
+        """Start seldon-core's microservice with `python` in `workdir`, serving the model on `port`.
+
+        The microservice serves one model at one path, so a pipeline's children run in servers of their own.
+        """
+        if colocated:
+            raise DeployError(
+                f"pipeline '{model.name}' uses the Seldon protocol, whose server serves one model, so its children "
+                f"({', '.join(child.name for child in colocated)}) cannot share it; deploy it with "
+                "LocalOptions(colocate=False)"
+            )
+        return ServerLaunch(
+            argv=microservice_argv(
+                model, artifact_folder, port, python=python, child_endpoints=child_endpoints, host=host
+            ),
+            workdir=workdir,
+            ready_paths=(MICROSERVICE_READY_PATH,),
+            env=dict(MICROSERVICE_ENV),
         )

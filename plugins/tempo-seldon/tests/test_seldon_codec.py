@@ -284,8 +284,10 @@ def test_scalars_travel_as_json_data() -> None:
         assert response_round_trip(signature, value) == value
 
 
-def test_no_local_server_speaks_the_seldon_protocol(tmp_path: Any) -> None:
+def test_a_pipeline_does_not_share_its_seldon_server_with_its_children(tmp_path: Any) -> None:
     iris = Model(name="iris", platform="sklearn", uri="s3://m/iris", protocol=PROTOCOL)
 
-    with pytest.raises(DeployError, match="only Seldon Core's servers on Kubernetes"):
-        PROTOCOL.server_launch(iris, tmp_path, tmp_path, 0, None, python="python", child_endpoints={})  # type: ignore[arg-type]
+    with pytest.raises(DeployError, match=r"serves one model.*LocalOptions\(colocate=False\)"):
+        PROTOCOL.server_launch(
+            iris, tmp_path, tmp_path, 0, None, python="python", child_endpoints={}, colocated=[iris]  # type: ignore[arg-type]
+        )
