@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator, model_validator
 
 from tempo_core.errors import ArgumentError, SignatureError
 
@@ -52,13 +52,42 @@ _JSON_ORIGINS = (dict, list, Mapping, Sequence)
 
 
 class TensorSpec(BaseModel):
-    """One named input or output of a model."""
+    """One named input or output of a model.
+
+    An array's `dtype` (a numpy dtype name) and `shape` (-1 for a dimension of any size), when given, are what the
+    model's metadata advertises, so a client can build a request from it; tempo does not check calls against them.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     name: str
     kind: ValueKind = ValueKind.ndarray
     optional: bool = False
+    dtype: str | None = None
+    shape: tuple[int, ...] | None = None
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype_is_numpy(cls, dtype: str | None) -> str | None:
+        if dtype is None:
+            return None
+        try:
+            return np.dtype(dtype).name
+        except TypeError:
+            raise ValueError(f"{dtype!r} is not a numpy dtype; write e.g. 'float32' or 'int64'") from None
+
+    @field_validator("shape")
+    @classmethod
+    def _dimensions_are_sizes(cls, shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if shape is not None and any(size < -1 for size in shape):
+            raise ValueError(f"shape {list(shape)}: a dimension is a size, or -1 for any size")
+        return shape
+
+    @model_validator(mode="after")
+    def _only_arrays_have_dtype_and_shape(self) -> TensorSpec:
+        if self.kind is not ValueKind.ndarray and (self.dtype is not None or self.shape is not None):
+            raise ValueError(f"'{self.name}' is a {self.kind.value}; only arrays (ndarray) take a dtype and shape")
+        return self
 
 
 class Signature(BaseModel):

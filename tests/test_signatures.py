@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import pytest
 
-from tempo_core import ModelFramework, TempoError, ValueKind, model
+from tempo_core import ModelFramework, TempoError, TensorSpec, ValueKind, model
 from tempo_core.errors import SignatureError
 
 
@@ -102,3 +102,26 @@ def test_signatures_are_json_for_manifests() -> None:
 
     restored = type(tagger.signature).model_validate_json(tagger.signature.model_dump_json())
     assert restored == tagger.signature
+
+
+def test_an_array_spec_can_declare_the_dtype_and_shape_its_metadata_advertises() -> None:
+    @model(name="declared", inputs=[TensorSpec(name="rows", dtype="float32", shape=(-1, 4))])
+    def declared(rows: np.ndarray) -> np.ndarray:
+        return rows
+
+    (spec,) = declared.signature.inputs
+    assert (spec.name, spec.dtype, spec.shape) == ("rows", "float32", (-1, 4))
+    np.testing.assert_array_equal(declared(np.ones((2, 4), dtype=np.float32)), np.ones((2, 4)))
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"dtype": "float33"}, "'float33' is not a numpy dtype"),
+        ({"shape": (2, -3)}, "-1 for any size"),
+        ({"kind": ValueKind.str, "dtype": "float32"}, "only arrays"),
+    ],
+)
+def test_a_wrong_dtype_or_shape_is_refused_naming_it(fields: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        TensorSpec(name="rows", **fields)

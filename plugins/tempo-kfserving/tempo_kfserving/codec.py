@@ -38,6 +38,7 @@ __all__ = [
     "RequestedOutputs",
     "requested_outputs",
     "read_request",
+    "datatype_of",
     "DATATYPES",
     "NUMPY_CONTENT_TYPE",
     "STR_CONTENT_TYPE",
@@ -252,6 +253,11 @@ def read_request(
     """Server side: decode a V2 request body (JSON or binary extension) into arguments and what it asks back."""
     document, binary = _read_document(body, headers, _INPUTS)
     return _decode_inputs(signature, document, binary), requested_outputs(signature, document)
+
+
+def datatype_of(dtype: np.dtype[Any]) -> str | None:
+    """The V2 datatype of a numeric numpy dtype (BOOL, INT32, FP64...), None for others."""
+    return _DATATYPE_OF.get((dtype.kind, dtype.itemsize))
 
 
 def _selected(tensors: list[tuple[str, _Tensor]], outputs: Sequence[str] | None) -> list[tuple[str, _Tensor]]:

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tempo_core.errors import DeployError
 from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable
 from tempo_core.signature import TensorSpec, ValueKind
-from tempo_kfserving.codec import BINARY_EXTENSION
+from tempo_kfserving.codec import BINARY_EXTENSION, datatype_of
 
 __all__ = [
     "write_server_settings",
@@ -61,8 +63,8 @@ def implementation_for(model: Servable) -> str:
     return f"{_PREPACKAGED_MODULE}.{implementation.rsplit('.', 1)[1]}"
 
 
-# What `GET /v2/models/{name}` reports per value kind. Arrays accept any numeric datatype; FP64 is
-# what MLServer's metadata needs to name one.
+# What `GET /v2/models/{name}` reports per value kind, unless an array's spec gives its dtype and shape. Arrays
+# accept any numeric datatype; FP64 is what MLServer's metadata needs to name one.
 _METADATA = {
     ValueKind.ndarray: ("FP64", [-1], None),
     ValueKind.str: ("BYTES", [1], "str"),
@@ -76,6 +78,10 @@ _METADATA = {
 
 def _metadata(spec: TensorSpec) -> dict[str, Any]:
     datatype, shape, content_type = _METADATA[spec.kind]
+    if spec.dtype is not None:
+        datatype = datatype_of(np.dtype(spec.dtype)) or "BYTES"
+    if spec.shape is not None:
+        shape = list(spec.shape)
     entry: dict[str, Any] = {"name": spec.name, "datatype": datatype, "shape": shape}
     if content_type:
         entry["parameters"] = {"content_type": content_type}

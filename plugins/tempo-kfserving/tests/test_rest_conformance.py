@@ -20,7 +20,17 @@ import numpy as np
 import pytest
 import requests
 
-from tempo_core import ClientOptions, LocalOptions, Model, ModelFramework, attach, deploy_local, model, save
+from tempo_core import (
+    ClientOptions,
+    LocalOptions,
+    Model,
+    ModelFramework,
+    TensorSpec,
+    attach,
+    deploy_local,
+    model,
+    save,
+)
 from tempo_core.errors import RemoteError
 from tempo_core.remote import RemoteModel
 from tempo_kfserving import codec
@@ -51,12 +61,21 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, iris_artifacts: str) -> I
         time.sleep(seconds)
         return seconds
 
+    @model(
+        name="rest-declared",
+        local_folder=_folder(root, "declared"),
+        inputs=[TensorSpec(name="rows", dtype="float32", shape=(-1, 3))],
+        outputs=TensorSpec(name="sums", dtype="float64", shape=(-1,)),
+    )
+    def declared(rows: np.ndarray) -> np.ndarray:
+        return rows.sum(axis=1, dtype=np.float64)
+
     sklearn = Model(name="rest-iris", platform=ModelFramework.SKLearn, local_folder=f"{iris_artifacts}/sklearn")
     remotes: dict[str, RemoteModel] = {}
     try:
-        for servable in (two_outputs, slow):
+        for servable in (two_outputs, slow, declared):
             save(servable)
-        for servable in (two_outputs, slow, sklearn):
+        for servable in (two_outputs, slow, declared, sklearn):
             remotes[servable.name] = deploy_local(servable)
         yield remotes
     finally:
@@ -160,8 +179,20 @@ def test_sklearn_metadata_describes_what_the_model_takes_and_answers(deployed: d
     ]
 
 
-def test_a_request_built_from_the_metadata_is_answered_as_the_metadata_says(deployed: dict[str, RemoteModel]) -> None:
-    remote = deployed["rest-iris"]
+def test_a_custom_model_advertises_the_dtypes_and_shapes_its_signature_declares(
+    deployed: dict[str, RemoteModel],
+) -> None:
+    metadata = deployed["rest-declared"].metadata()
+
+    assert [(t["name"], t["datatype"], t["shape"]) for t in metadata["inputs"]] == [("rows", "FP32", [-1, 3])]
+    assert [(t["name"], t["datatype"], t["shape"]) for t in metadata["outputs"]] == [("sums", "FP64", [-1])]
+
+
+@pytest.mark.parametrize("name", ["rest-iris", "rest-declared"])
+def test_a_request_built_from_the_metadata_is_answered_as_the_metadata_says(
+    deployed: dict[str, RemoteModel], name: str
+) -> None:
+    remote = deployed[name]
     metadata = remote.metadata()
     inputs = []
     for tensor in metadata["inputs"]:
