@@ -1,7 +1,8 @@
 """Client and start-up costs, each against a baseline measured in the same run.
 
 - RemoteModel.predict against a raw keep-alive HTTP post of the same body (target <= 1.2x).
-- A 1000x4 FP32 tensor through the V2 codec, binary extension against JSON, both directions (target >= 5x).
+- RemoteModel.predict of a 1000x4 FP32 tensor, end to end: binary tensors (REST extension, gRPC raw contents)
+  against JSON (target >= 5x).
 - deploy_local until ready against MLServer's own cold start of the same model (target <= 1.2x).
 
 Run with `nox -s bench`.
@@ -51,30 +52,28 @@ def client_overhead(root: Path) -> tuple[float, float]:
     return measured["remote"], measured["raw"]
 
 
-def codec_speed() -> dict[str, float]:
-    """Microseconds to encode then decode a 1000x4 FP32 request and response, JSON and binary."""
+def tensor_round_trips(root: Path) -> dict[str, float]:
+    """p50 in milliseconds of RemoteModel.predict with a 1000x4 FP32 array that comes back doubled, end to end:
+    JSON, REST with binary tensors (what the client picks for tempo's servers) and gRPC with raw contents.
+    """
 
-    @model(name="tensor")
+    @model(name="tensor", local_folder=str(root / "tensor"))
     def tensor(values: np.ndarray) -> np.ndarray:
-        return values
+        return values * 2
 
-    signature = tensor.signature
+    (root / "tensor").mkdir()
+    (root / "tensor" / "requirements.txt").write_text("numpy\n")
     values = np.random.default_rng(0).random((1000, 4), dtype=np.float32)
-    timings = {}
-    for binary in (False, True):
-
-        def request_round_trip(binary: bool = binary) -> object:
-            body, headers = codec.encode_request(signature, {"values": values}, binary=binary)
-            return codec.decode_request(signature, body, headers)
-
-        def response_round_trip(binary: bool = binary) -> object:
-            body, headers = codec.encode_response(signature, "tensor", values, binary=binary)
-            return codec.decode_response(signature, body, headers)
-
-        measured = measure_calls({"request": request_round_trip, "response": response_round_trip}, count=800)
-        for direction, milliseconds in measured.items():
-            timings[f"{direction} {'binary' if binary else 'json'}"] = 1000 * milliseconds
-    return timings
+    with deploy_local(tensor) as remote:
+        as_json, binary, grpc = remote.with_options(binary=False), remote, remote.with_options(transport="grpc")
+        return measure_calls(
+            {
+                "json": lambda: as_json.predict(values),
+                "binary": lambda: binary.predict(values),
+                "grpc": lambda: grpc.predict(values),
+            },
+            count=1200,
+        )
 
 
 def cold_starts(root: Path) -> tuple[float, float]:
@@ -107,17 +106,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tempo-bench-client-") as scratch:
         root = Path(scratch)
         remote_p50, raw_p50 = client_overhead(root)
-        timings = codec_speed()
+        timings = tensor_round_trips(root)
         tempo_start, bare_start = cold_starts(root)
     print(
         f"RemoteModel.predict p50 {remote_p50:.3f} ms vs raw keep-alive post {raw_p50:.3f} ms: "
         f"ratio {remote_p50 / raw_p50:.2f} (target <= 1.2)"
     )
-    for direction in ("request", "response"):
-        json_us, binary_us = timings[f"{direction} json"], timings[f"{direction} binary"]
+    for transport in ("binary", "grpc"):
         print(
-            f"1000x4 FP32 {direction} encode+decode: JSON {json_us:.0f} us, binary {binary_us:.0f} us: "
-            f"binary {json_us / binary_us:.1f}x faster (target >= 5)"
+            f"1000x4 FP32 RemoteModel.predict p50: JSON {timings['json']:.2f} ms, {transport} "
+            f"{timings[transport]:.2f} ms: {timings['json'] / timings[transport]:.1f}x faster (target >= 5)"
         )
     print(
         f"cold start to ready: deploy_local {tempo_start:.2f} s vs mlserver start {bare_start:.2f} s: "
