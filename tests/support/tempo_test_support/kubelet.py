@@ -7,9 +7,11 @@ server container. Every container uses the host's network with the cluster's hos
 real pod would not need (it has its own network namespace; this is the one env var the emulation adds). Images are
 pulled only when the engine lacks them (imagePullPolicy IfNotPresent), so an image tempo pushed to the loopback
 registry and removed locally is pulled from that registry. Server containers run as user 1000, as a cluster that
-forbids root does. The pod is ready when its readiness probe (HTTP GET on the server's port) answers 200, and
-failed when an init container exits non-zero, an image cannot be pulled, a Secret it names is missing, or the
-server exits; each failure carries the container's last log lines.
+forbids root does. The pod is ready when its readiness probe (HTTP GET on the server's port) answers 200 on two
+probes at least a second apart, as the kubelet's periodic probes would see it (MLServer answers its health check
+while a model that will fail is still loading, then exits), and failed when an init container exits non-zero, an
+image cannot be pulled, a Secret it names is missing, or the server exits, before or after it was ready; each
+failure carries the container's last log lines.
 
 Not emulated: restarts and back-off (a failed pod stays failed), resource limits, liveness probes, service
 account tokens, and the pod's own network namespace.
@@ -48,6 +50,8 @@ _LOG_LINES = 20
 # A line that says what went wrong: an exception's last line, or a shell's or a server's error message.
 _ERROR = re.compile(r"^\w*(Error|Exception)\b|\bERROR\b|: (command )?not found|No such file")
 _PROBE_SECONDS = 0.5
+# How long the probe must keep answering 200 before the pod is ready.
+_READY_AFTER_SECONDS = 1.0
 _INIT_TIMEOUT = 300
 
 SecretLookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> the Secret
@@ -67,6 +71,8 @@ class Pod:
     containers: list[Container] = field(default_factory=list)
     created: float = field(default_factory=time.monotonic)
     server_started: float | None = None
+    # When the readiness probe first answered 200 in the run of answers that is going on.
+    answering_since: float | None = None
     ready: bool = False
     failure: str | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -97,16 +103,25 @@ class Kubelet:
 
     def probe(self, pod: Pod) -> None:
         """Update `pod.ready` / `pod.failure` from its readiness probe and its server container's state."""
-        if pod.ready or pod.failure is not None or len(pod.containers) <= len(pod.workload.init_containers):
+        if pod.failure is not None or len(pod.containers) <= len(pod.workload.init_containers):
             return
         server = pod.containers[-1]
         with contextlib.suppress(docker.errors.NotFound):
             server.reload()
             if server.status in ("exited", "dead"):
+                pod.ready = False
                 pod.failure = _failed(pod.workload.container, server, "exited")
                 return
         spec = pod.workload.container
-        if spec.http_port is not None and _answers(pod.address, spec.http_port, spec.readiness_path or "/"):
+        if pod.ready or spec.http_port is None:
+            return
+        if not _answers(pod.address, spec.http_port, spec.readiness_path or "/"):
+            pod.answering_since = None
+            return
+        now = time.monotonic()
+        if pod.answering_since is None:
+            pod.answering_since = now
+        if now - pod.answering_since >= _READY_AFTER_SECONDS:
             pod.ready = True
             started = pod.server_started or pod.created
             logger.info(
