@@ -22,6 +22,7 @@ from mlserver.grpc.dataplane_pb2_grpc import (
     GRPCInferenceServiceStub,
     add_GRPCInferenceServiceServicer_to_server,
 )
+from tests_support import saved_folder
 
 from tempo_core import deploy_local, model, save
 from tempo_core.errors import RemoteError
@@ -36,21 +37,14 @@ TIMEOUT = 20.0
 VERSICOLOR = np.array([[5.9, 2.8, 4.1, 1.3]])
 
 
-def _folder(root: Path, name: str) -> str:
-    folder = root / name
-    folder.mkdir(parents=True)
-    (folder / "requirements.txt").write_text("numpy\n")  # keeps the saved environment small
-    return str(folder)
-
-
 def build_models(root: Path) -> dict[str, Any]:
     """An echo of one array, a model of every value kind with a tuple of outputs, and a slow one."""
 
-    @model(name="grpc-echo", local_folder=_folder(root, "echo"))
+    @model(name="grpc-echo", local_folder=saved_folder(root, "echo"))
     def echo(payload: np.ndarray) -> np.ndarray:
         return payload
 
-    @model(name="grpc-kinds", local_folder=_folder(root, "kinds"))
+    @model(name="grpc-kinds", local_folder=saved_folder(root, "kinds"))
     def kinds(
         values: np.ndarray,
         text: str,
@@ -63,7 +57,7 @@ def build_models(root: Path) -> dict[str, Any]:
     ) -> Tuple[np.ndarray, str, bytes, dict, int, float, bool, Optional[str]]:
         return values * 2, text.upper(), blob[::-1], {"got": document}, count + 1, ratio / 4, not flag, note
 
-    @model(name="grpc-slow", local_folder=_folder(root, "slow"))
+    @model(name="grpc-slow", local_folder=saved_folder(root, "slow"))
     def slow(seconds: float) -> float:
         time.sleep(seconds)
         return seconds

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from tests_support import saved_folder
 
 from tempo_core import Model, ModelFramework, deploy_local, model, save
 from tempo_core.remote import RemoteModel
@@ -52,11 +53,7 @@ def infer_schema(model_name: str) -> Any:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory, iris_artifacts: str) -> Iterator[dict[str, RemoteModel]]:
     """A custom model of one array and the iris sklearn artifact, each on its own local server."""
-    folder = tmp_path_factory.mktemp("oip-fuzz") / "scaled"
-    folder.mkdir()
-    (folder / "requirements.txt").write_text("numpy\n")
-
-    @model(name="fuzz-scaled", local_folder=str(folder))
+    @model(name="fuzz-scaled", local_folder=saved_folder(tmp_path_factory.mktemp("oip-fuzz"), "scaled"))
     def scaled(payload: np.ndarray, factor: float) -> np.ndarray:
         return payload * factor
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 import requests
+from tests_support import saved_folder
 
 from tempo_core import (
     ClientOptions,
@@ -40,30 +41,23 @@ pytestmark = pytest.mark.server
 VERSICOLOR = np.array([[5.9, 2.8, 4.1, 1.3]])
 
 
-def _folder(root: Path, name: str) -> str:
-    folder = root / name
-    folder.mkdir(parents=True)
-    (folder / "requirements.txt").write_text("numpy\n")  # keeps the saved environment small
-    return str(folder)
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory, iris_artifacts: str) -> Iterator[dict[str, RemoteModel]]:
     """A model with two outputs, a slow one, and the iris sklearn artifact, each on its own local server."""
     root = tmp_path_factory.mktemp("rest-conformance")
 
-    @model(name="rest-two-outputs", local_folder=_folder(root, "two"))
+    @model(name="rest-two-outputs", local_folder=saved_folder(root, "two"))
     def two_outputs(payload: np.ndarray) -> Tuple[np.ndarray, str]:
         return payload * 2, f"{payload.size} values"
 
-    @model(name="rest-slow", local_folder=_folder(root, "slow"))
+    @model(name="rest-slow", local_folder=saved_folder(root, "slow"))
     def slow(seconds: float) -> float:
         time.sleep(seconds)
         return seconds
 
     @model(
         name="rest-declared",
-        local_folder=_folder(root, "declared"),
+        local_folder=saved_folder(root, "declared"),
         inputs=[TensorSpec(name="rows", dtype="float32", shape=(-1, 3))],
         outputs=TensorSpec(name="sums", dtype="float64", shape=(-1,)),
     )
@@ -309,7 +303,7 @@ def test_remote_model_reports_its_grpc_endpoint_and_tempo_list_shows_it(deployed
 
 
 def test_attach_calls_a_model_deployed_elsewhere_without_deploying_it(tmp_path: Path) -> None:
-    @model(name="rest-attached", local_folder=_folder(tmp_path, "attached"))
+    @model(name="rest-attached", local_folder=saved_folder(tmp_path, "attached"))
     def add_one(payload: np.ndarray) -> np.ndarray:
         return payload + 1
 

@@ -18,6 +18,8 @@ from typing import Any, Tuple
 
 import numpy as np
 import pytest
+from clients.reporting import described
+from tests_support import saved_folder
 
 from tempo_core import deploy_local, model, save
 from tempo_core.remote import RemoteModel
@@ -41,12 +43,10 @@ REST_WORDS = np.array([b"a", "éb".encode()], dtype=object)
 REST_TEXTS = np.array(["a", "éb"], dtype=object)
 
 
-def build_model(folder: Path) -> Any:
+def build_model(root: Path) -> Any:
     """A model of one FP32 array, one str and one array of bytes, returning a tuple of three outputs."""
-    folder.mkdir(parents=True)
-    (folder / "requirements.txt").write_text("numpy\n")
 
-    @model(name=MODEL, local_folder=str(folder))
+    @model(name=MODEL, local_folder=saved_folder(root, MODEL))
     def describe(values: np.ndarray, label: str, words: np.ndarray) -> Tuple[np.ndarray, str, np.ndarray]:
         return values * 2, label.upper(), words
 
@@ -56,7 +56,7 @@ def build_model(folder: Path) -> Any:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteModel]:
     """The model, saved and served locally; undeployed at the end, whatever happened."""
-    describe = build_model(tmp_path_factory.mktemp("third-party-grpc") / MODEL)
+    describe = build_model(tmp_path_factory.mktemp("third-party"))
     save(describe)
     with deploy_local(describe) as remote:
         yield remote
@@ -89,12 +89,6 @@ def run_client(python: str, script: str, remote: RemoteModel) -> dict[str, Any]:
     assert done.returncode == 0, f"{script} failed:\n{done.stderr[-4000:]}"
     report: dict[str, Any] = json.loads(done.stdout)
     return report
-
-
-def described(array: np.ndarray) -> dict[str, Any]:
-    """An array as the client scripts report it."""
-    values = [item.decode("latin-1") if isinstance(item, bytes) else item for item in array.ravel().tolist()]
-    return {"dtype": str(array.dtype), "shape": list(array.shape), "values": values}
 
 
 @pytest.fixture(scope="module")

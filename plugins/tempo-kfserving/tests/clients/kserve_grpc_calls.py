@@ -15,6 +15,7 @@ import grpc
 import numpy as np
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 from kserve.protocol.infer_type import RequestedOutput
+from reporting import described  # this folder is the script's own, first on sys.path
 
 VALUES = np.array([[1.5, -2.0], [0.25, 4.0]], dtype=np.float32)
 LABEL = np.array([b"hello"], dtype=object)
@@ -29,11 +30,6 @@ async def status_of(call: Any) -> str:
         return str(exc.code())
     return "OK"
 
-
-def described(array: np.ndarray) -> dict[str, Any]:
-    """An array as JSON: dtype, shape and values (bytes as latin-1 text)."""
-    values = [item.decode("latin-1") if isinstance(item, bytes) else item for item in array.ravel().tolist()]
-    return {"dtype": str(array.dtype), "shape": list(array.shape), "values": values}
 
 
 def request(model: str, *, binary: bool, outputs: list[str] | None = None) -> InferRequest:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import tritonclient.http as httpclient
+from reporting import described  # this folder is the script's own, first on sys.path
 from tritonclient.utils import InferenceServerException
 
 VALUES = np.array([[1.5, -2.0], [0.25, 4.0]], dtype=np.float32)
@@ -27,11 +28,6 @@ def status_of(call: Any) -> str:
         return str(exc.status())
     return "OK"
 
-
-def described(array: np.ndarray) -> dict[str, Any]:
-    """An array as JSON: dtype, shape and values (bytes as latin-1 text)."""
-    values = [item.decode("latin-1") if isinstance(item, bytes) else item for item in array.ravel().tolist()]
-    return {"dtype": str(array.dtype), "shape": list(array.shape), "values": values}
 
 
 def inputs(*, binary: bool) -> list[httpclient.InferInput]:
