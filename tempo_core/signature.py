@@ -124,6 +124,7 @@ def kind_of(hint: Any, *, where: str) -> tuple[ValueKind, bool]:
     if hint in _SCALARS:
         return _SCALARS[hint], False
     if hint in (dict, list) or origin in _JSON_ORIGINS:
+        _require_json_keeps(hint, hint, where=where)
         return ValueKind.json, False
     raise SignatureError(
         f"{where}: the type {hint!r} is not supported; use np.ndarray, str, bytes, int, float, "
@@ -131,12 +132,51 @@ def kind_of(hint: Any, *, where: str) -> tuple[ValueKind, bool]:
     )
 
 
+_JSON_LEAVES = (str, int, float, bool, type(None), Any)
+
+
+def _require_json_keeps(hint: Any, whole: Any, *, where: str) -> None:
+    """Refuse a list or dict hint whose members JSON cannot give back as they were (arrays, tuples, bytes)."""
+    origin = typing.get_origin(hint)
+    members = typing.get_args(hint)
+    if hint in _JSON_LEAVES or hint in (dict, list):
+        return
+    if origin in (dict, Mapping) and members and members[0] not in (str, Any):
+        raise SignatureError(
+            f"{where}: {whole!r} travels as JSON, whose keys are text, so its "
+            f"{getattr(members[0], '__name__', members[0])} keys would come back as str; key the dict by str."
+        )
+    if origin in (Union, types.UnionType, *_JSON_ORIGINS):
+        for member in members:
+            _require_json_keeps(member, whole, where=where)
+        return
+    raise SignatureError(
+        f"{where}: {whole!r} travels as JSON, which would give {_json_name(hint)} back as "
+        f"{'text' if hint is bytes else 'lists'}, so the deployed model would not return what it returns "
+        "in-process; return Tuple[np.ndarray, ...] with one member per array (a fixed number of outputs), or "
+        "JSON values only (lists, dicts keyed by str, str, int, float, bool)."
+    )
+
+
+def _json_name(hint: Any) -> str:
+    if hint is np.ndarray or typing.get_origin(hint) is np.ndarray:
+        return "arrays"
+    if _is_tuple_hint(hint):
+        return "tuples"
+    return f"{getattr(hint, '__name__', None) or repr(hint)} values"
+
+
 def _is_tuple_hint(hint: Any) -> bool:
     return hint is tuple or typing.get_origin(hint) is tuple
 
 
-def _specs_from_explicit(value: Any, *, default_name: str, where: str) -> tuple[TensorSpec, ...]:
-    """Turn an explicit inputs=/outputs= value (a type, a list of types, a name->type mapping) into specs."""
+def _specs_from_explicit(
+    value: Any, *, default_name: str, where: str, names: Sequence[str] | None = None
+) -> tuple[TensorSpec, ...]:
+    """Turn an explicit inputs=/outputs= value (a type, a list of types, a name->type mapping) into specs.
+
+    Unnamed types take `names` when given (a function's parameters), else `<default_name><index>`.
+    """
     if isinstance(value, TensorSpec):
         return (value,)
     if isinstance(value, Mapping):
@@ -144,10 +184,16 @@ def _specs_from_explicit(value: Any, *, default_name: str, where: str) -> tuple[
     elif isinstance(value, (list, tuple)):
         if all(isinstance(item, TensorSpec) for item in value):
             return tuple(value)
-        items = [(f"{default_name}{index}", hint) for index, hint in enumerate(value)]
+        items = list(zip(_names_for(len(value), default_name, names), value, strict=True))
     else:
-        items = [(f"{default_name}0", value)]
+        items = [(_names_for(1, default_name, names)[0], value)]
     return tuple(_spec(name, hint, where=where) for name, hint in items)
+
+
+def _names_for(count: int, default_name: str, names: Sequence[str] | None) -> list[str]:
+    if names is None:
+        return [f"{default_name}{index}" for index in range(count)]
+    return list(names)
 
 
 def _spec(name: str, hint: Any, *, where: str) -> TensorSpec:
@@ -198,7 +244,7 @@ def signature_from_function(
                 "list each input as its own parameter."
             )
     if inputs is not None:
-        input_specs = _specs_from_explicit(inputs, default_name="input", where=f"{where} input")
+        input_specs = _explicit_inputs(inputs, params, func, where=where)
     else:
         input_specs = tuple(
             _spec(param.name, hints.get(param.name, param.annotation), where=f"{where} input") for param in params
@@ -216,6 +262,37 @@ def signature_from_function(
         output_specs = _specs_from_explicit(list(members), default_name="output", where=f"{where} output")
         return Signature(inputs=input_specs, outputs=output_specs, multiple_outputs=True)
     return Signature(inputs=input_specs, outputs=(_spec("output0", returned, where=f"{where} output"),))
+
+
+def _explicit_inputs(
+    inputs: Any, params: list[inspect.Parameter], func: Callable[..., Any], *, where: str
+) -> tuple[TensorSpec, ...]:
+    """Specs for explicit inputs=, named after the function's own parameters: a call binds by those names."""
+    parameter_names = [param.name for param in params]
+    unnamed = not isinstance(inputs, (Mapping, TensorSpec)) and not (
+        isinstance(inputs, (list, tuple)) and inputs and all(isinstance(item, TensorSpec) for item in inputs)
+    )
+    taken = "(" + ", ".join(parameter_names) + ")"
+    if unnamed:
+        count = len(inputs) if isinstance(inputs, (list, tuple)) else 1
+        if count != len(parameter_names):
+            raise SignatureError(
+                f"{where}: inputs= gives {count} type(s), but {func.__qualname__} takes {len(parameter_names)} "
+                f"parameter(s) {taken}; give one type per parameter, in order, or a mapping of parameter name to type."
+            )
+        return _specs_from_explicit(inputs, default_name="input", where=f"{where} input", names=parameter_names)
+    specs = _specs_from_explicit(inputs, default_name="input", where=f"{where} input")
+    unknown = [spec.name for spec in specs if spec.name not in parameter_names]
+    required = [param.name for param in params if param.default is inspect.Parameter.empty]
+    missing = [name for name in required if name not in {spec.name for spec in specs}]
+    if unknown or missing:
+        problems = [f"{', '.join(unknown)} not among its parameters"] if unknown else []
+        problems += [f"no type for {', '.join(missing)}"] if missing else []
+        raise SignatureError(
+            f"{where}: inputs= names {', '.join(spec.name for spec in specs)}, but {func.__qualname__} takes "
+            f"{taken} ({'; '.join(problems)}); name each input after the parameter that receives it."
+        )
+    return specs
 
 
 _PYTHON_TYPES: dict[ValueKind, Any] = {
@@ -272,15 +349,19 @@ class BoundCall:
             **fields,
         )
 
+    def _refusal(self, problem: str) -> ArgumentError:
+        expected = ", ".join(self._python_signature.parameters) or "no arguments"
+        return ArgumentError(f"model '{self._model_name}': {problem}; it takes ({expected}), by position or by name.")
+
     def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Return the call's arguments by parameter name, or raise ArgumentError naming the problem."""
+        unexpected = [name for name in kwargs if name not in self._names]
+        if unexpected:
+            raise self._refusal(f"unexpected argument(s) {', '.join(map(repr, unexpected))}")
         try:
             bound = self._python_signature.bind(*args, **kwargs)
         except TypeError as exc:
-            expected = ", ".join(self._python_signature.parameters) or "no arguments"
-            raise ArgumentError(
-                f"model '{self._model_name}': {exc}; it takes ({expected}), by position or by name."
-            ) from None
+            raise self._refusal(str(exc)) from None
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         checked = {name: value for name, value in arguments.items() if name in self._validator.model_fields}

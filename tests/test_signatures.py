@@ -125,3 +125,46 @@ def test_an_array_spec_can_declare_the_dtype_and_shape_its_metadata_advertises()
 def test_a_wrong_dtype_or_shape_is_refused_naming_it(fields: dict[str, Any], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         TensorSpec(name="rows", **fields)
+
+
+def test_explicit_unnamed_inputs_take_the_functions_own_parameter_names() -> None:
+    @model(name="custom", inputs=np.ndarray, outputs=np.ndarray)
+    def custom(a):  # type: ignore[no-untyped-def]
+        return a * 2
+
+    assert kinds(custom.details.inputs) == [("a", ValueKind.ndarray)]
+    assert custom(a=np.ones(1)).tolist() == [2.0]
+    assert custom(np.ones(1)).tolist() == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([np.ndarray, np.ndarray], r"inputs= gives 2 type\(s\), but .*custom takes 1 parameter\(s\) \(a\)"),
+        ({"input0": np.ndarray}, r"inputs= names input0, but .*custom takes \(a\) \(input0 not among its parameters"),
+    ],
+)
+def test_explicit_inputs_that_do_not_match_the_parameters_are_refused(inputs: Any, message: str) -> None:
+    with pytest.raises(SignatureError, match=rf"model 'custom': {message}"):
+
+        @model(name="custom", inputs=inputs)
+        def custom(a):  # type: ignore[no-untyped-def]
+            return a
+
+
+@pytest.mark.parametrize(
+    ("hint", "message"),
+    [
+        (List[np.ndarray], r"would give arrays back as lists.*return Tuple\[np.ndarray, \.\.\.\]"),
+        (Dict[str, np.ndarray], r"would give arrays back as lists"),
+        (List[Tuple[int, int]], r"would give tuples back as lists"),
+        (List[bytes], r"would give bytes values back as text"),
+        (Dict[int, str], r"whose keys are text, so its int keys would come back as str"),
+    ],
+)
+def test_a_json_hint_that_json_cannot_give_back_is_refused_at_decoration(hint: Any, message: str) -> None:
+    def predict(payload: np.ndarray) -> None: ...
+
+    predict.__annotations__["return"] = hint
+    with pytest.raises(SignatureError, match=rf"model 'lists' output 'output0': .*{message}"):
+        model(name="lists")(predict)
