@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tempo_core.artifact import MANIFEST_FILE, read_manifest, save
+from tempo_core.artifact import MANIFEST_FILE, is_up_to_date, read_manifest, save
 from tempo_core.errors import DeployError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.manifest import to_yaml
 from tempo_core.model import Servable, as_servable
 from tempo_core.options import ClientOptions, LocalOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import require_no_stubs, servables_in_order
 from tempo_core.plugins import get_plugins
 from tempo_core.remote import RemoteModel
 from tempo_core.runtime import Runtime
@@ -32,18 +32,15 @@ def runtime_for(options: RuntimeOptions) -> Runtime:
     return get_plugins().runtimes.get(options.runtime)(options)
 
 
-def _saved(servable: Servable) -> bool:
-    folder = servable.details.local_folder
-    own = folder is not None and (Path(folder) / MANIFEST_FILE).is_file()
-    if isinstance(servable, Pipeline):
-        return own and all(_saved(child) for child in servable.models)
-    return own
-
-
 def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
-    """Deploy a model (saving it first if it was never saved) on the runtime its options name; wait until ready."""
+    """Deploy a model on the runtime its options name and wait until it is ready.
+
+    Custom code is saved first when its folder does not hold it as it is now (never saved, or edited since), so a
+    redeploy after an edit serves the new code; a runtime keeps a server that still serves what is saved.
+    """
     servable = as_servable(obj)
-    if servable.details.platform.is_custom_code and not _saved(servable):
+    require_no_stubs(servable, "be deployed")
+    if servable.details.platform.is_custom_code and not is_up_to_date(servable):
         save(servable)
     require_server_environments(servable, options)
     runtime = runtime_for(options)
@@ -57,9 +54,16 @@ def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
 
 
 def deploy_local(obj: Any, options: RuntimeOptions | None = None) -> RemoteModel:
-    """Deploy on this machine: the embedded local runtime unless the options name another (e.g. DockerOptions())."""
+    """Deploy on this machine: in a local server process, or in Docker with `DockerOptions()`.
+
+    Options for a cluster (given, or the model's own runtime_options) never reach it from here: the model is served
+    by the local runtime, with those options' client settings; `deploy_remote` deploys to the cluster.
+    """
     servable = as_servable(obj)
-    return deploy(servable, options or servable.runtime_options or LocalOptions())
+    chosen = options or servable.runtime_options
+    if chosen is None or chosen.manifest_target is not None:
+        chosen = LocalOptions(client=chosen.client) if chosen is not None else LocalOptions()
+    return deploy(servable, chosen)
 
 
 def deploy_remote(obj: Any, options: RuntimeOptions | None = None) -> RemoteModel:
@@ -108,8 +112,6 @@ def require_server_environments(servable: Servable, options: RuntimeOptions) -> 
     target = options.server_target()
     if target is None:
         return
-    from tempo_core.kubernetes.manifests import servables_in_order
-
     problems = []
     for item in servables_in_order(servable):
         folder = item.details.local_folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import os
@@ -24,13 +25,14 @@ from tempo_core.errors import ArtifactError, ArtifactIntegrityError, UnknownPlug
 from tempo_core.files import atomic_write_bytes, iter_files, replace_folder, sha256_of
 from tempo_core.model import Model, Servable, as_servable
 from tempo_core.pickled_modules import ModuleRecorder, distributions_of, modules_in_pickle_files
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import Pipeline, require_no_stubs
 from tempo_core.reference import ModelReference
 from tempo_core.version import __version__
 
 __all__ = [
     "save",
     "load",
+    "is_up_to_date",
     "read_manifest",
     "write_manifest",
     "ArtifactManifest",
@@ -128,12 +130,39 @@ def _pickle(servable: CustomModel) -> tuple[bytes, set[str]]:
 
 
 def _folder_of(servable: Servable) -> Path:
-    if not servable.details.local_folder:
+    """The model's local_folder; a custom model without one gets a new temporary folder, recorded on the model."""
+    if servable.details.local_folder:
+        return Path(servable.details.local_folder)
+    if not isinstance(servable, CustomModel):
         raise ArtifactError(
-            f"model '{servable.name}' has no local_folder; set local_folder=... where it is defined so tempo "
-            "knows where to save it."
+            f"model '{servable.name}' has no local_folder; set local_folder=... to the folder that holds its trained "
+            "model file (e.g. model.joblib)."
         )
-    return Path(servable.details.local_folder)
+    folder = tempfile.mkdtemp(prefix=f"tempo-{servable.name}-")
+    servable.details = servable.details.model_copy(update={"local_folder": folder})
+    logger.info("Model '%s' has no local_folder; saving it into %s", servable.name, folder)
+    return Path(folder)
+
+
+def is_up_to_date(obj: Any) -> bool:
+    """Whether the model's folder holds what saving it now would write: a manifest, with the same details and, for
+    custom code, the same pickled code (a model loaded from the folder counts as the same); children too."""
+    servable = as_servable(obj)
+    folder = servable.details.local_folder
+    if not folder:
+        return False
+    try:
+        saved = ArtifactManifest.model_validate_json((Path(folder) / MANIFEST_FILE).read_bytes())
+    except (OSError, ValueError):
+        return False
+    if isinstance(servable, Pipeline) and not all(is_up_to_date(child) for child in servable.models):
+        return False
+    if not isinstance(servable, CustomModel):
+        return True
+    code = saved.files.get(CODE_FILE)
+    if code is not None and code == servable.loaded_code_sha256:
+        return True
+    return saved.details == servable.details and code == hashlib.sha256(_pickle(servable)[0]).hexdigest()
 
 
 def _capture_environment(servable: CustomModel, folder: Path, staging: Path, modules: set[str]) -> dict[str, Any]:
@@ -175,6 +204,7 @@ def save(obj: Any, save_env: bool = True) -> Path:
     intact. Returns the folder.
     """
     servable = as_servable(obj)
+    require_no_stubs(servable, "be saved")
     if isinstance(servable, Pipeline):
         for child in servable.models:
             save(child, save_env=save_env)
@@ -327,4 +357,5 @@ def load(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> 
     if not isinstance(servable, CustomModel):
         raise ArtifactError(f"{root / CODE_FILE} does not hold a tempo model; save the model again")
     servable.details = details
+    servable.loaded_code_sha256 = manifest.files.get(CODE_FILE)
     return servable

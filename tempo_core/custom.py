@@ -47,6 +47,8 @@ class CustomModel(Servable):
 
     def _reset_runtime_state(self) -> None:
         self.context = SimpleNamespace()
+        # The sha256 of the saved code this model was loaded from; None for a model defined in this process.
+        self.loaded_code_sha256: str | None = None
         self._loaded = LoadOnce(self._load)
         predict = getattr(self._code, self._predict_method) if self._predict_method else self._code
         self._binder = BoundCall(predict, self.signature, self.name)
@@ -94,7 +96,7 @@ class CustomModel(Servable):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        for runtime_only in ("context", "_loaded", "_binder"):
+        for runtime_only in ("context", "_loaded", "_binder", "loaded_code_sha256"):
             state.pop(runtime_only, None)
         return state
 
@@ -104,15 +106,17 @@ class CustomModel(Servable):
 
 
 def find_predict_method(cls: type, model_name: str) -> str:
-    """Return the name of the one method of `cls` marked `@predictmethod`."""
+    """Return the name of the one method of `cls` marked `@predictmethod`, else of its own `__call__`."""
     marked = [
         name for name, member in inspect.getmembers(cls, inspect.isfunction) if getattr(member, PREDICT_MARKER, False)
     ]
+    if not marked and inspect.isfunction(vars(cls).get("__call__")):
+        return "__call__"
     if len(marked) != 1:
         found = f"found {len(marked)}" + (f" ({', '.join(marked)})" if marked else "")
         raise ModelDefinitionError(
             f"model '{model_name}': class {cls.__qualname__} needs exactly one method marked @predictmethod, "
-            f"{found}; mark the method that predicts, and only that one."
+            f"{found}; mark the method that predicts, and only that one (or make it the class's __call__)."
         )
     return marked[0]
 

@@ -69,6 +69,12 @@ def _decorate(
             f"model {name!r}: @model and @pipeline decorate a function or a class, not {target!r}"
         )
     predict_method = find_predict_method(target, name) if is_class else None
+    if is_class and predict_method != "__call__" and "__call__" in vars(target):
+        raise ModelDefinitionError(
+            f"model {name!r}: class {target.__qualname__} defines __call__ and marks {predict_method} "
+            "@predictmethod; tempo makes instances callable through the predict method, which would replace your "
+            "__call__. Mark __call__ @predictmethod (or leave it unmarked and drop the other mark), or rename it."
+        )
     predict = getattr(target, predict_method) if predict_method else target
     details = build_details(
         name=name,
@@ -84,7 +90,8 @@ def _decorate(
     if not is_class:
         return tempo_model
     target.get_tempo = _GetTempo(tempo_model)
-    target.__call__ = _call_through_tempo
+    if predict_method != "__call__":
+        target.__call__ = _call_through_tempo
     if isinstance(tempo_model, Pipeline):
         target.models = property(_pipeline_models)
     return target
@@ -107,12 +114,21 @@ def model(
     (and the class) answer `get_tempo()`. Inputs and outputs come from type hints unless given.
     """
 
+    framework = ModelFramework(platform)
+    if framework is not ModelFramework.Custom:
+        raise ModelDefinitionError(
+            f"model {name!r}: platform={framework.name} names a prepackaged server, which serves a trained artifact "
+            "and never runs decorated code, so the model would run your code in-process but not once deployed; use "
+            f"Model(name, platform=ModelFramework.{framework.name}, local_folder=...) for the artifact, or drop "
+            "platform= (it is ModelFramework.Custom) for your own code."
+        )
+
     def decorate(target: Any) -> Any:
         return _decorate(
             target,
             model_class=CustomModel,
             name=name,
-            platform=ModelFramework(platform),
+            platform=framework,
             protocol=protocol,
             uri=uri,
             local_folder=local_folder,

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["sha256_of", "atomic_write_bytes", "staged_file", "iter_files", "replace_folder"]
+__all__ = ["sha256_of", "folder_digest", "atomic_write_bytes", "staged_file", "iter_files", "replace_folder"]
 
 _CHUNK = 1 << 20
 _PLAIN_FILE_MODE = 0o666
@@ -30,6 +30,17 @@ def sha256_of(path: Path) -> str:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def folder_digest(folder: Path) -> str:
+    """A digest of every file's path, size and modification time under `folder` (no file is read): it changes when
+    anything in the folder is saved again, so a runtime can tell whether a running server serves what is there now."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
+import json
 import shutil
 import sys
 import tempfile
@@ -15,10 +17,11 @@ from typing import ClassVar
 import urllib3
 
 from tempo_core.errors import DeployError, ServerNotReadyError, TempoError
+from tempo_core.files import folder_digest
 from tempo_core.local_state import ServerRecord, find_record, records, remove_record, write_record
 from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import Pipeline, servables_in_order
 from tempo_core.plugins import get_plugins
 from tempo_core.processes import (
     ServerProcess,
@@ -101,12 +104,15 @@ class LocalRuntime(Runtime):
         return self.options
 
     def deploy(self, model: Servable) -> None:
-        """Start the model's server (with its children for a pipeline); a running model is left as it is."""
+        """Start the model's server (with its children for a pipeline); a server that still serves what the model's
+        folders hold, with the same options, is kept, and one whose folders were saved again is replaced."""
         from tempo_core.artifact import read_manifest
         from tempo_core.environment import ensure_python, environment_matches_current
 
         with _LOCK:
-            if _running_record(model.name) is not None:
+            spec = self._spec(model)
+            running = _running_record(model.name)
+            if running is not None and (running.owner != model.name or running.spec == spec):
                 return
             stale = find_record(model.name)
             previous_port = None
@@ -159,8 +165,18 @@ class LocalRuntime(Runtime):
                     ready_paths=list(launch.ready_paths),
                     folders={served.name: served.details.local_folder or "" for served in (model, *colocated)},
                     children=started,
+                    spec=spec,
                 )
             )
+
+    def _spec(self, model: Servable) -> str:
+        """A digest of what the model's server is made from: every folder in its tree and the options."""
+        folders = {
+            served.name: folder_digest(Path(served.details.local_folder)) if served.details.local_folder else ""
+            for served in servables_in_order(model)
+        }
+        options = self._options.model_dump(mode="json", exclude={"startup_timeout", "client", "detach"})
+        return hashlib.sha256(json.dumps({"folders": folders, "options": options}, sort_keys=True).encode()).hexdigest()
 
     def _place_children(self, model: Servable) -> tuple[dict[str, str], list[Servable], list[str]]:
         """Where each child of a pipeline runs: already deployed, co-located, or started now on its own."""

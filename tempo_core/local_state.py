@@ -33,6 +33,8 @@ class ServerRecord(BaseModel):
     ready_paths: list[str]
     folders: dict[str, str]
     children: list[str] = []
+    # A digest of the folders and options the server was started from; a deploy of anything else replaces it.
+    spec: str = ""
 
     def running(self) -> bool:
         """Whether the server's process is still the one that was started."""

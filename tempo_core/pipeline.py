@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tempo_core.custom import CustomModel
 from tempo_core.errors import ModelDefinitionError
+from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable, as_servable
+from tempo_core.reference import ModelReference
 
-__all__ = ["Pipeline", "PipelineModels"]
+__all__ = ["Pipeline", "PipelineModels", "require_no_stubs", "servables_in_order"]
 
 
 class PipelineModels:
-    """The named children of a pipeline: `PipelineModels(sklearn=m1, xgboost=m2)`."""
+    """The named children of a pipeline: `PipelineModels(sklearn=m1, xgboost=m2)`.
+
+    To test a pipeline's own logic in-process, assign a plain function to a child
+    (`classifier.models.sklearn = lambda input: ...`, or pytest's `monkeypatch.setattr`): the pipeline's code
+    calls it instead of the child until the child is assigned back or the stub deleted. Stubs never travel:
+    saving or deploying a pipeline with a stubbed child is refused.
+    """
 
     def __init__(self, **models: Any) -> None:
         children: dict[str, Servable] = {}
@@ -26,8 +34,15 @@ class PipelineModels:
                     "pass a Model(...) or an object decorated with @model or @pipeline."
                 ) from None
         self.__dict__["_children"] = children
+        self.__dict__["_stubs"] = {}
 
-    def __getattr__(self, key: str) -> Servable:
+    def __getattr__(self, key: str) -> Any:
+        stubs: dict[str, Callable[..., Any]] = self.__dict__["_stubs"]
+        if key in stubs:
+            return stubs[key]
+        return self._child(key)
+
+    def _child(self, key: str) -> Servable:
         children: dict[str, Servable] = self.__dict__["_children"]
         try:
             return children[key]
@@ -37,12 +52,30 @@ class PipelineModels:
             ) from None
 
     def __setattr__(self, key: str, value: Any) -> None:
-        raise AttributeError(
-            "PipelineModels is fixed when the pipeline is defined; pass every child to PipelineModels(...)"
-        )
+        child = self._child(key)
+        stubs: dict[str, Callable[..., Any]] = self.__dict__["_stubs"]
+        if value is child or getattr(value, "get_tempo", lambda: None)() is child:
+            stubs.pop(key, None)
+        elif callable(value) and not isinstance(value, Servable):
+            stubs[key] = value
+        else:
+            raise AttributeError(
+                f"child '{key}' of the pipeline can be stubbed with a plain function for in-process tests, or "
+                f"assigned back its own model; got {value!r}. The children are fixed when the pipeline is defined: "
+                "pass every child to PipelineModels(...)."
+            )
+
+    def __delattr__(self, key: str) -> None:
+        self._child(key)
+        if self.__dict__["_stubs"].pop(key, None) is None:
+            raise AttributeError(f"child '{key}' of the pipeline is not stubbed; there is nothing to restore")
+
+    def stubbed(self) -> list[str]:
+        """The children whose calls in-process go to a stub instead of the child."""
+        return list(self.__dict__["_stubs"])
 
     def items(self) -> Iterator[tuple[str, Servable]]:
-        """Each child with its field name, in definition order."""
+        """Each child with its field name, in definition order (the real children, never their stubs)."""
         return iter(self.__dict__["_children"].items())
 
     def __iter__(self) -> Iterator[Servable]:
@@ -52,13 +85,28 @@ class PipelineModels:
         return len(self.__dict__["_children"])
 
     def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {"_children": self.__dict__["_children"]}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__["_stubs"] = {}
 
     def __repr__(self) -> str:
         return "PipelineModels(" + ", ".join(f"{key}={child.name!r}" for key, child in self.items()) + ")"
+
+
+def require_no_stubs(servable: Servable, action: str) -> None:
+    """Refuse to `action` (save, deploy) a pipeline tree in which a child is stubbed."""
+    if not isinstance(servable, Pipeline):
+        return
+    stubbed = servable.models.stubbed()
+    if stubbed:
+        raise ModelDefinitionError(
+            f"pipeline '{servable.name}' cannot {action} while its children {', '.join(stubbed)} are stubbed; "
+            "restore them first (`del <pipeline>.models.<child>`, or assign the child back)."
+        )
+    for child in servable.models:
+        require_no_stubs(child, action)
 
 
 class Pipeline(CustomModel):
@@ -73,3 +121,22 @@ class Pipeline(CustomModel):
                 f"pipeline '{self.name}': its children and itself must have distinct names, got "
                 f"{[self.name, *names]}; rename the duplicates."
             )
+
+
+def servables_in_order(model: Servable) -> list[Servable]:
+    """The model and, for a pipeline, its children (depth first, each once), children before the pipelines calling them.
+
+    Manifests list resources in this order so that they diff cleanly and children are applied first.
+    """
+    ordered: dict[str, Servable] = {}
+
+    def visit(servable: Servable) -> None:
+        if isinstance(servable, ModelReference) and servable.details.platform is ModelFramework.TempoPipeline:
+            servable = servable.resolve()
+        if isinstance(servable, Pipeline):
+            for child in servable.models:
+                visit(child)
+        ordered.setdefault(servable.name, servable)
+
+    visit(model)
+    return list(ordered.values())

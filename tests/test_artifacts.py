@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Tuple
 import numpy as np
 import pytest
 
-from tempo_core import PipelineModels, load, model, pipeline, save
-from tempo_core.artifact import CODE_FILE, MANIFEST_FILE
+from tempo_core import Model, ModelFramework, PipelineModels, load, model, pipeline, save
+from tempo_core.artifact import CODE_FILE, MANIFEST_FILE, is_up_to_date
 from tempo_core.errors import ArtifactError, ArtifactIntegrityError
 from tempo_core.reference import ModelReference
 
@@ -128,13 +129,26 @@ def test_a_pipeline_keeps_references_to_its_children_not_their_code(tmp_path: Pa
     assert tag == "done"
 
 
-def test_a_model_without_local_folder_says_where_to_set_it() -> None:
+def test_a_custom_model_without_local_folder_is_saved_into_a_new_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
     @model(name="nowhere")
     def nowhere(values: np.ndarray) -> np.ndarray:
-        return values
+        return values + 1
 
-    with pytest.raises(ArtifactError, match=r"model 'nowhere' has no local_folder; set local_folder"):
-        save(nowhere, save_env=False)
+    folder = save(nowhere, save_env=False)
+
+    assert folder.parent == tmp_path and folder.name.startswith("tempo-nowhere-")
+    assert nowhere.details.local_folder == str(folder)
+    np.testing.assert_array_equal(load(folder)(np.zeros(2)), [1, 1])
+    assert save(nowhere, save_env=False) == folder, "saving again reuses the folder it was given"
+
+
+def test_a_standard_model_without_local_folder_says_where_to_set_it() -> None:
+    with pytest.raises(ArtifactError, match=r"model 'iris' has no local_folder; set local_folder=\.\.\. to the folder"):
+        save(Model(name="iris", platform=ModelFramework.SKLearn), save_env=False)
 
 
 def test_saving_twice_is_stable(tmp_path: Path) -> None:
@@ -182,3 +196,16 @@ def test_a_full_disk_leaves_the_previous_artifact_intact(tiny_disk: Path) -> Non
 
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
     np.testing.assert_array_equal(load(folder)(np.ones(1)), [4.0])
+
+
+def test_a_saved_model_is_up_to_date_until_its_code_changes(tmp_path: Path) -> None:
+    doubler = make_doubler(tmp_path / "doubler", factor=2)
+    assert not is_up_to_date(doubler), "never saved"
+    save(doubler, save_env=False)
+    assert is_up_to_date(doubler)
+    assert is_up_to_date(make_doubler(tmp_path / "doubler", factor=2)), "the same code defined again"
+
+    edited = make_doubler(tmp_path / "doubler", factor=3)
+
+    assert not is_up_to_date(edited)
+    assert is_up_to_date(load(tmp_path / "doubler")), "a model loaded from the folder is what the folder holds"

@@ -10,7 +10,7 @@ from typing import Tuple
 import numpy as np
 import pytest
 
-from tempo_core import Model, ModelFramework, PipelineModels, model, pipeline, predictmethod
+from tempo_core import Model, ModelFramework, PipelineModels, deploy_local, model, pipeline, predictmethod, save
 from tempo_core.errors import ArgumentError, ArtifactError, ModelDefinitionError
 
 
@@ -80,7 +80,7 @@ def test_a_call_with_wrong_arguments_names_the_model_and_the_fix() -> None:
 
     with pytest.raises(ArgumentError, match=r"model 'adder'.*missing a required argument: 'b'.*takes \(a, b\)"):
         adder(np.ones(1))
-    with pytest.raises(ArgumentError, match=r"model 'adder'.*unexpected keyword argument 'c'"):
+    with pytest.raises(ArgumentError, match=r"model 'adder': unexpected argument\(s\) 'c'; it takes \(a, b\)"):
         adder(np.ones(1), np.ones(1), c=np.ones(1))
     with pytest.raises(ArgumentError, match=r"model 'adder'.*too many positional arguments"):
         adder(np.ones(1), np.ones(1), np.ones(1))
@@ -236,3 +236,102 @@ def test_pipeline_children_need_distinct_names() -> None:
         @pipeline(name="adder", models=PipelineModels(a=adder))
         def twice(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return a
+
+
+def test_a_class_without_predictmethod_predicts_with_its_own_call() -> None:
+    @model(name="scaler")
+    class Scaler:
+        def __init__(self) -> None:
+            self.factor = 3
+
+        def __call__(self, values: np.ndarray) -> np.ndarray:
+            return values * self.factor
+
+    assert Scaler()(np.ones(2)).tolist() == [3.0, 3.0]
+    assert Scaler.get_tempo()(values=np.ones(1)).tolist() == [3.0]
+    assert [spec.name for spec in Scaler.get_tempo().details.inputs] == ["values"]
+
+
+def test_a_class_with_its_own_call_and_another_predictmethod_is_refused() -> None:
+    class Both:
+        def __call__(self, values: np.ndarray) -> np.ndarray:
+            return values
+
+        @predictmethod
+        def predict(self, values: np.ndarray) -> np.ndarray:
+            return values
+
+    with pytest.raises(ModelDefinitionError, match=r"model 'both': class .*Both defines __call__ and marks predict"):
+        model(name="both")(Both)
+
+
+def test_a_prepackaged_platform_on_decorated_code_is_refused_with_the_fix() -> None:
+    with pytest.raises(
+        ModelDefinitionError,
+        match=r"model 'custom': platform=SKLearn names a prepackaged server.*use Model\(name, "
+        r"platform=ModelFramework.SKLearn, local_folder=\.\.\.\)",
+    ):
+
+        @model(name="custom", platform=ModelFramework.SKLearn)
+        def custom(payload: np.ndarray) -> np.ndarray:
+            return payload
+
+
+def make_tagging_pipeline(folder: Path | None = None):  # type: ignore[no-untyped-def]
+    adder, _ = make_adder()
+
+    @pipeline(name="tagger", models=PipelineModels(adder=adder), local_folder=str(folder) if folder else None)
+    def tagger(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, str]:
+        total = tagger.models.adder(a=a, b=b)
+        return total, "big" if total.sum() > 100 else "small"
+
+    return tagger, adder
+
+
+def test_a_stubbed_child_lets_a_pipelines_logic_be_tested_in_process() -> None:
+    tagger, adder = make_tagging_pipeline()
+    assert tagger(np.ones(1), np.ones(1))[1] == "small"
+
+    tagger.models.adder = lambda a, b: np.array([1000])
+
+    assert tagger(np.ones(1), np.ones(1))[1] == "big"
+    assert tagger.models.stubbed() == ["adder"]
+    del tagger.models.adder
+    assert tagger(np.ones(1), np.ones(1))[1] == "small"
+    assert tagger.models.adder is adder
+
+
+def test_monkeypatch_stubs_a_child_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    tagger, adder = make_tagging_pipeline()
+
+    monkeypatch.setattr(tagger.models, "adder", lambda a, b: np.array([500]))
+    assert tagger(np.ones(1), np.ones(1))[1] == "big"
+    monkeypatch.undo()
+
+    assert tagger.models.adder is adder
+    assert tagger.models.stubbed() == []
+
+
+def test_a_pipeline_with_a_stubbed_child_is_not_saved(tmp_path: Path) -> None:
+    tagger, _ = make_tagging_pipeline(tmp_path / "tagger")
+    tagger.models.adder = lambda a, b: a
+
+    with pytest.raises(ModelDefinitionError, match=r"pipeline 'tagger' cannot be saved while its children adder are"):
+        save(tagger, save_env=False)
+    with pytest.raises(ModelDefinitionError, match=r"pipeline 'tagger' cannot be deployed while its children adder"):
+        deploy_local(tagger)
+    assert not (tmp_path / "tagger").exists()
+
+
+@pytest.mark.parametrize(
+    ("child", "value", "message"),
+    [
+        ("adder", 42, r"child 'adder' of the pipeline can be stubbed with a plain function"),
+        ("nope", lambda: None, r"the pipeline has no child model 'nope'; its children are: adder"),
+    ],
+)
+def test_only_a_childs_name_takes_a_stub_and_only_a_function(child: str, value: object, message: str) -> None:
+    tagger, _ = make_tagging_pipeline()
+
+    with pytest.raises(AttributeError, match=message):
+        setattr(tagger.models, child, value)

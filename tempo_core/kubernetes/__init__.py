@@ -12,7 +12,6 @@ from tempo_core.kubernetes.manifests import (
     MODEL_MOUNT_PATH,
     env_list,
     labels_for,
-    servables_in_order,
     storage_uri,
     tempo_server_env,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "MODEL_LABEL",
     "MODEL_MOUNT_PATH",
     "labels_for",
-    "servables_in_order",
     "storage_uri",
     "tempo_server_env",
     "env_list",

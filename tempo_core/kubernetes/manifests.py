@@ -6,10 +6,7 @@ import json
 from urllib.parse import urlsplit
 
 from tempo_core.errors import DeployError
-from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable
-from tempo_core.pipeline import Pipeline
-from tempo_core.reference import ModelReference
 
 __all__ = [
     "MANAGED_BY_LABEL",
@@ -19,7 +16,6 @@ __all__ = [
     "TEMPO_SERVER_IMPLEMENTATION",
     "labels_for",
     "managed_selector",
-    "servables_in_order",
     "storage_uri",
     "tempo_server_env",
     "env_list",
@@ -42,25 +38,6 @@ def labels_for(model: Servable) -> dict[str, str]:
 def managed_selector() -> str:
     """The label selector of every resource tempo applied."""
     return f"{MANAGED_BY_LABEL}={MANAGER}"
-
-
-def servables_in_order(model: Servable) -> list[Servable]:
-    """The model and, for a pipeline, its children (depth first, each once), children before the pipelines calling them.
-
-    Manifests list resources in this order so that they diff cleanly and children are applied first.
-    """
-    ordered: dict[str, Servable] = {}
-
-    def visit(servable: Servable) -> None:
-        if isinstance(servable, ModelReference) and servable.details.platform is ModelFramework.TempoPipeline:
-            servable = servable.resolve()
-        if isinstance(servable, Pipeline):
-            for child in servable.models:
-                visit(child)
-        ordered.setdefault(servable.name, servable)
-
-    visit(model)
-    return list(ordered.values())
 
 
 def storage_uri(model: Servable) -> str:

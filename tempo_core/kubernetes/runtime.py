@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tempo_core.errors import DeployError, ServerNotReadyError
 from tempo_core.kubernetes.client import ClusterClient, CustomResource
-from tempo_core.kubernetes.manifests import managed_selector, servables_in_order
+from tempo_core.kubernetes.manifests import managed_selector
 from tempo_core.kubernetes.options import KubernetesOptions, KubernetesRuntimeOptions
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
+from tempo_core.pipeline import servables_in_order
 from tempo_core.plugins import get_plugins
 from tempo_core.runtime import DeployedModel, Runtime
 

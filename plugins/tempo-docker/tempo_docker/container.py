@@ -21,7 +21,6 @@ __all__ = [
     "container_args",
     "published_endpoint",
     "published_grpc_endpoint",
-    "artifact_digest",
     "spec_digest",
 ]
 
@@ -71,16 +70,6 @@ def container_args(
     if options.gpus:
         args["device_requests"] = [DeviceRequest(count=options.gpus, capabilities=[["gpu"]])]
     return args
-
-
-def artifact_digest(folder: Path) -> str:
-    """A digest of every file's path, size and modification time in `folder` (no file is read)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            stat = path.stat()
-            digest.update(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 def spec_digest(

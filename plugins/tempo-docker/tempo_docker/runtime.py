@@ -21,6 +21,7 @@ import docker
 from docker.models.containers import Container
 
 from tempo_core.errors import DeployError, ServerNotReadyError
+from tempo_core.files import folder_digest
 from tempo_core.local_runtime import protocol_of
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
@@ -31,7 +32,6 @@ from tempo_core.reference import ModelReference
 from tempo_core.runtime import DeployedModel, Runtime
 from tempo_docker.container import (
     CONTAINER_PORT,
-    artifact_digest,
     container_args,
     published_endpoint,
     published_grpc_endpoint,
@@ -176,7 +176,7 @@ class DockerRuntime(Runtime):
         protocol = protocol_of(model)
         spec = spec_digest(
             image_id=image.id,
-            artifact=artifact_digest(folder),
+            artifact=folder_digest(folder),
             options=self._options,
             child_endpoints=children,
             protocol=protocol.name,

@@ -23,14 +23,13 @@ from tempo_core.kubernetes import (
     KubernetesRuntimeOptions,
     env_list,
     labels_for,
-    servables_in_order,
     storage_uri,
     tempo_server_env,
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import Pipeline, servables_in_order
 from tempo_kfserving.endpoints import in_cluster_endpoint, service_name
 
 __all__ = ["InferenceServiceGenerator", "INFERENCE_SERVICE", "MODEL_FORMATS"]

@@ -131,7 +131,7 @@ def _infer_model(scope: Scope) -> str | None:
 
 
 def _health_key(scope: Scope) -> str | None:
-    """"live" or "ready" for the health and model-readiness paths, else None."""
+    """ "live" or "ready" for the health and model-readiness paths, else None."""
     if scope["type"] != "http" or scope["method"] != "GET":
         return None
     parts = scope["path"].strip("/").split("/")

@@ -20,7 +20,8 @@ from tests_support import pid_alive
 
 from tempo_core import deploy_local, load, local_state, model, predictmethod, save
 from tempo_core.errors import DeployError, RemoteError, ServerNotReadyError
-from tempo_core.options import LocalOptions
+from tempo_core.options import ClientOptions, LocalOptions
+from tempo_kfserving import KFServingOptions
 
 pytestmark = pytest.mark.server
 
@@ -195,12 +196,49 @@ def test_a_server_that_dies_at_start_is_reported_with_its_last_lines(tmp_path: P
     assert server_pids() == set()
 
 
-def test_a_second_deploy_of_a_running_model_reuses_its_server(tmp_path: Path) -> None:
-    scaler = make_scaler(tmp_path / "scaler")
-    with deploy_local(scaler) as first:
-        second = deploy_local(scaler)
+def make_multiplier(folder: Path, factor: int):  # type: ignore[no-untyped-def]
+    @model(name="multiplier", local_folder=str(folder))
+    def multiplier(values: np.ndarray) -> np.ndarray:
+        return values * factor
+
+    return multiplier
+
+
+def test_a_second_deploy_of_an_unchanged_model_reuses_its_server(tmp_path: Path) -> None:
+    with deploy_local(make_multiplier(tmp_path / "multiplier", 2)) as first:
+        pids = server_pids()
+        second = deploy_local(make_multiplier(tmp_path / "multiplier", 2))
+
+        assert server_pids() == pids
         assert second.endpoint == first.endpoint
-        assert second.predict(np.ones(1), "a")[1] == "A"
+        assert second.predict(np.ones(1)).tolist() == [2.0]
+
+
+def test_a_redeploy_after_an_edit_serves_the_new_code(tmp_path: Path) -> None:
+    with deploy_local(make_multiplier(tmp_path / "multiplier", 2)) as first:
+        assert first.predict(np.ones(2)).tolist() == [2.0, 2.0]
+        pids = server_pids()
+
+        edited = deploy_local(make_multiplier(tmp_path / "multiplier", 3))
+
+        assert edited.predict(np.ones(2)).tolist() == [3.0, 3.0]
+        assert first.predict(np.ones(2)).tolist() == [3.0, 3.0], "the same server, now serving the new code"
+        assert server_pids().isdisjoint(pids)
+        assert load(tmp_path / "multiplier")(np.ones(1)).tolist() == [3.0], "the edit was saved"
+    assert server_pids() == set()
+
+
+def test_deploy_local_of_a_model_set_up_for_a_cluster_serves_it_on_this_machine(tmp_path: Path) -> None:
+    multiplier = make_multiplier(tmp_path / "multiplier", 2)
+    multiplier.runtime_options = KFServingOptions(remote_options={"namespace": "production"})
+
+    with deploy_local(multiplier) as remote:
+        assert remote.endpoint.startswith("http://127.0.0.1:")
+        assert remote.predict(np.ones(1)).tolist() == [2.0]
+    with deploy_local(multiplier, KFServingOptions(client=ClientOptions(timeout=5.0))) as remote:
+        assert remote.predict(np.ones(1)).tolist() == [2.0]
+        assert remote.runtime is not None and remote.runtime.name == "local"
+        assert remote.options.timeout == 5.0, "the cluster options' client settings still apply"
 
 
 def test_an_interpreter_stopped_with_sigterm_leaves_no_server_behind(tmp_path: Path) -> None:
