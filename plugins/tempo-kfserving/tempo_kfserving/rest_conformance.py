@@ -131,7 +131,7 @@ def _infer_model(scope: Scope) -> str | None:
 
 
 def _health_key(scope: Scope) -> str | None:
-    """ "live" or "ready" for the health and model-readiness paths, else None."""
+    """The key, "live" or "ready", of the health and model-readiness paths; None for other paths."""
     if scope["type"] != "http" or scope["method"] != "GET":
         return None
     parts = scope["path"].strip("/").split("/")
