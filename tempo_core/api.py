@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tempo_core.artifact import MANIFEST_FILE, is_up_to_date, read_manifest, save
+from tempo_core.artifact import MANIFEST_FILE, ensure_saved, read_manifest
 from tempo_core.errors import DeployError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.manifest import to_yaml
@@ -40,8 +40,7 @@ def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
     """
     servable = as_servable(obj)
     require_no_stubs(servable, "be deployed")
-    if servable.details.platform.is_custom_code and not is_up_to_date(servable):
-        save(servable)
+    ensure_saved(servable)
     require_server_environments(servable, options)
     runtime = runtime_for(options)
     runtime.deploy(servable)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
 import pickle
@@ -33,6 +34,8 @@ __all__ = [
     "save",
     "load",
     "is_up_to_date",
+    "ensure_saved",
+    "artifact_digest",
     "read_manifest",
     "write_manifest",
     "ArtifactManifest",
@@ -163,6 +166,31 @@ def is_up_to_date(obj: Any) -> bool:
     if code is not None and code == servable.loaded_code_sha256:
         return True
     return saved.details == servable.details and code == hashlib.sha256(_pickle(servable)[0]).hexdigest()
+
+
+def ensure_saved(obj: Any) -> None:
+    """Save custom code (a pipeline with its children) unless its folder already holds it as it is now; a folder
+    saved before without its environment is saved again without it."""
+    servable = as_servable(obj)
+    if not servable.details.platform.is_custom_code or is_up_to_date(servable):
+        return
+    folder = servable.details.local_folder
+    try:
+        previous = ArtifactManifest.model_validate_json((Path(folder or "") / MANIFEST_FILE).read_bytes())
+    except (OSError, ValueError):
+        previous = None
+    save(servable, save_env=previous is None or previous.environment is not None)
+
+
+def artifact_digest(folder: str | os.PathLike[str]) -> str | None:
+    """A sha256 of what a saved folder's manifest lists (code, environment, files; not the environment.tar.gz
+    built from them), or None for a folder never saved: it changes exactly when the artifact does."""
+    try:
+        files = ArtifactManifest.model_validate_json((Path(folder) / MANIFEST_FILE).read_bytes()).files
+    except (OSError, ValueError):
+        return None
+    listed = sorted((path, digest) for path, digest in files.items() if path != SERVER_TARBALL)
+    return hashlib.sha256(json.dumps(listed).encode()).hexdigest()
 
 
 def _capture_environment(servable: CustomModel, folder: Path, staging: Path, modules: set[str]) -> dict[str, Any]:

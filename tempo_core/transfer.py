@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempo_core.artifact import read_manifest
+from tempo_core.artifact import ensure_saved, read_manifest
 from tempo_core.errors import UploadError
 from tempo_core.model import Servable, as_servable
 from tempo_core.options import RuntimeOptions
@@ -36,12 +36,15 @@ def uploader_for(uri: str) -> Uploader:
 def upload(obj: Any, options: RuntimeOptions | None = None) -> str:
     """Copy a saved model's `local_folder` to its `uri` (a pipeline's children too); returns the uri.
 
+    Custom code is saved first when its folder does not hold it as it is now, so an edit is what gets uploaded.
+
     A custom model or pipeline first gets an environment.tar.gz built for the server image of the cluster runtime
     that `options` (else the model's own runtime options) name, by default for the stock MLServer 1.7.1 image.
     """
     from tempo_core.pipeline import Pipeline
 
     servable = as_servable(obj)
+    ensure_saved(servable)
     if isinstance(servable, Pipeline):
         for child in servable.models:
             upload(child, options)

@@ -65,11 +65,17 @@ def test_a_download_that_was_tampered_with_is_refused_naming_the_file(
         download(f"s3://{bucket}/tripler", tmp_path / "fetched")
 
 
-def test_upload_refuses_a_model_that_was_never_saved(bucket: str, tmp_path: Path) -> None:
-    tripler = make_tripler(tmp_path / "never-saved", f"s3://{bucket}/tripler")
+def test_upload_of_an_edited_model_saves_and_uploads_the_edit(bucket: str, tmp_path: Path) -> None:
+    save(make_tripler(tmp_path / "tripler", f"s3://{bucket}/tripler"), save_env=False)
 
-    with pytest.raises(Exception, match=r"tempo.json is missing; save the model first"):
-        upload(tripler)
+    @model(name="tripler", local_folder=str(tmp_path / "tripler"), uri=f"s3://{bucket}/tripler")
+    def edited(values: np.ndarray) -> np.ndarray:
+        return values * 4
+
+    upload(edited)
+
+    np.testing.assert_array_equal(load(download(f"s3://{bucket}/tripler", tmp_path / "fetched"))(np.ones(2)), [4, 4])
+    assert load(tmp_path / "tripler")(np.ones(1)).tolist() == [4.0], "the edit was saved before it was uploaded"
 
 
 def test_a_model_without_a_uri_says_where_to_set_it(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ cluster, so tempo-core does not depend on it (install it with the `tempo-core[ku
 
 from tempo_core.kubernetes.client import ClusterClient, CustomResource
 from tempo_core.kubernetes.manifests import (
+    ARTIFACT_ANNOTATION,
     MANAGED_BY_LABEL,
     MANAGER,
     MODEL_LABEL,
     MODEL_MOUNT_PATH,
+    artifact_annotations,
     env_list,
     labels_for,
     storage_uri,
@@ -30,6 +32,8 @@ __all__ = [
     "MANAGER",
     "MODEL_LABEL",
     "MODEL_MOUNT_PATH",
+    "ARTIFACT_ANNOTATION",
+    "artifact_annotations",
     "labels_for",
     "storage_uri",
     "tempo_server_env",

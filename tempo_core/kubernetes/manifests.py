@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from tempo_core.artifact import artifact_digest
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 
 __all__ = [
+    "ARTIFACT_ANNOTATION",
+    "artifact_annotations",
     "MANAGED_BY_LABEL",
     "MANAGER",
     "MODEL_LABEL",
@@ -24,10 +27,20 @@ __all__ = [
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGER = "tempo"
 MODEL_LABEL = "tempo.io/model"
+ARTIFACT_ANNOTATION = "tempo.io/artifact-sha256"
 # Where Seldon Core's and KServe's storage initializers put the artifact they download.
 MODEL_MOUNT_PATH = "/mnt/models"
 # tempo's MLServer runtime (in tempo-kfserving), which the server image of custom models must have installed.
 TEMPO_SERVER_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
+
+
+def artifact_annotations(model: Servable) -> dict[str, str]:
+    """The annotation that puts the saved artifact's digest in the pod template, so that a model saved and uploaded
+    again changes its resource and the operator replaces its pods (they download the artifact when they start).
+    Nothing for a folder never saved, so manifests for GitOps render without artifacts."""
+    folder = model.details.local_folder
+    digest = artifact_digest(folder) if folder else None
+    return {ARTIFACT_ANNOTATION: digest} if digest else {}
 
 
 def labels_for(model: Servable) -> dict[str, str]:

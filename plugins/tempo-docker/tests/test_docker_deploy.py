@@ -201,6 +201,32 @@ def test_redeploying_keeps_a_running_container_and_replaces_it_when_the_model_ch
     assert tempo_containers(engine, options.namespace) == []
 
 
+def make_multiplier(folder: Path, factor: int):  # type: ignore[no-untyped-def]
+    @model(name="multiplier", local_folder=str(folder))
+    def multiplier(values: np.ndarray) -> np.ndarray:
+        return values * factor
+
+    return multiplier
+
+
+def test_a_redeploy_after_an_edit_serves_the_new_code_and_an_unchanged_one_keeps_its_container(
+    tmp_path: Path, engine: docker.DockerClient, options: DockerOptions
+) -> None:
+    with deploy(make_multiplier(tmp_path / "multiplier", 2), options):
+        (original,) = tempo_containers(engine, options.namespace)
+        deploy(make_multiplier(tmp_path / "multiplier", 2), options)
+        (kept,) = tempo_containers(engine, options.namespace)
+
+        edited = deploy(make_multiplier(tmp_path / "multiplier", 3), options)
+        (replaced,) = tempo_containers(engine, options.namespace)
+        answer = edited.predict(np.ones(2))
+
+    assert kept.id == original.id
+    assert replaced.id != original.id
+    assert answer.tolist() == [3.0, 3.0]
+    assert tempo_containers(engine, options.namespace) == []
+
+
 def test_two_namespaces_on_one_engine_do_not_collide(
     tmp_path: Path, engine: docker.DockerClient, options: DockerOptions
 ) -> None:

@@ -21,6 +21,7 @@ from tempo_core.kubernetes import (
     CustomResource,
     KubernetesOptions,
     KubernetesRuntimeOptions,
+    artifact_annotations,
     env_list,
     labels_for,
     storage_uri,
@@ -97,6 +98,9 @@ class InferenceServiceGenerator(ManifestGenerator):
                 "not rclone remotes"
             )
         predictor: dict[str, Any] = {}
+        annotations = artifact_annotations(model)
+        if annotations:
+            predictor["annotations"] = annotations
         if remote.serviceAccountName:
             predictor["serviceAccountName"] = remote.serviceAccountName
         predictor["minReplicas"] = remote.replicas

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tempo_core import Model, ModelFramework, manifest, model, predictmethod
+from tempo_core import Model, ModelFramework, manifest, model, predictmethod, save
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable, as_servable
 from tempo_kfserving import KFServingOptions
@@ -196,3 +196,30 @@ def test_what_kserve_cannot_serve_is_refused_with_the_fix(
 ) -> None:
     with pytest.raises(DeployError, match=message):
         manifest(servable, options)
+
+
+def make_multiplier(folder: Path, factor: int) -> Servable:
+    @model(name="multiplier", uri="s3://models/multiplier", local_folder=str(folder))
+    def multiplier(values: np.ndarray) -> np.ndarray:
+        return values * factor
+
+    return multiplier
+
+
+def test_the_saved_artifacts_digest_annotates_the_predictor_and_changes_with_an_edit(
+    tmp_path: Path, kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
+) -> None:
+    assert "annotations" not in documents(make_multiplier(tmp_path / "multiplier", 2))[0]["spec"]["predictor"]
+    first = make_multiplier(tmp_path / "multiplier", 2)
+    save(first, save_env=False)
+    (saved,) = documents(first)
+    check_valid(saved, kserve_schema, strict_kserve_schema)
+
+    edited = make_multiplier(tmp_path / "multiplier", 3)
+    save(edited, save_env=False)
+    (resaved,) = documents(edited)
+
+    digest = saved["spec"]["predictor"]["annotations"]["tempo.io/artifact-sha256"]
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert resaved["spec"]["predictor"]["annotations"]["tempo.io/artifact-sha256"] != digest
+    assert documents(edited) == [resaved], "the same artifact renders the same manifest"

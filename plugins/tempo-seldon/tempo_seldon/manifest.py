@@ -18,16 +18,16 @@ from tempo_core.kubernetes import (
     CustomResource,
     KubernetesOptions,
     KubernetesRuntimeOptions,
+    artifact_annotations,
     env_list,
     labels_for,
-    servables_in_order,
     storage_uri,
     tempo_server_env,
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import Pipeline, servables_in_order
 from tempo_seldon.endpoints import PREDICTOR, in_cluster_endpoint, service_name
 
 __all__ = ["SeldonDeploymentGenerator", "SELDON_DEPLOYMENT", "implementation_for"]
@@ -113,11 +113,13 @@ class SeldonDeploymentGenerator(ManifestGenerator):
             graph["serviceAccountName"] = remote.serviceAccountName
         predictor: dict[str, Any] = {"name": PREDICTOR, "replicas": remote.replicas, "graph": graph}
         container = self._container(model, remote)
-        if len(container) > 1 or remote.serviceAccountName:
+        annotations = artifact_annotations(model)
+        if len(container) > 1 or remote.serviceAccountName or annotations:
             pod: dict[str, Any] = {"containers": [container]}
             if remote.serviceAccountName:
                 pod = {"serviceAccountName": remote.serviceAccountName, **pod}
-            predictor["componentSpecs"] = [{"spec": pod}]
+            component: dict[str, Any] = {"metadata": {"annotations": annotations}} if annotations else {}
+            predictor["componentSpecs"] = [{**component, "spec": pod}]
         return {
             "apiVersion": SELDON_DEPLOYMENT.api_version,
             "kind": SELDON_DEPLOYMENT.kind,

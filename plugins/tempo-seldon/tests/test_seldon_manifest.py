@@ -8,6 +8,7 @@ every name Kubernetes derives objects from is checked to be a DNS-1123 label.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -236,3 +237,32 @@ def test_a_nested_pipeline_lists_every_model_once_innermost_first(iris_artifacts
 
     names = [document["metadata"]["name"] for document in documents(router, FULL_OPTIONS)]
     assert names == ["test-iris-sklearn", "test-iris-xgboost", "classifier", "router"]
+
+
+def make_multiplier(folder: Path, factor: int) -> Servable:
+    @model(name="multiplier", uri="s3://models/multiplier", local_folder=str(folder))
+    def multiplier(values: np.ndarray) -> np.ndarray:
+        return values * factor
+
+    return multiplier
+
+
+def test_the_saved_artifacts_digest_annotates_the_pod_and_changes_with_an_edit(
+    tmp_path: Path, seldon_schema: dict[str, Any], strict_seldon_schema: dict[str, Any]
+) -> None:
+    first = make_multiplier(tmp_path / "multiplier", 2)
+    save(first, save_env=False)
+    (saved,) = documents(first, FULL_OPTIONS)
+    check_valid(saved, seldon_schema, strict_seldon_schema)
+
+    edited = make_multiplier(tmp_path / "multiplier", 3)
+    save(edited, save_env=False)
+    (resaved,) = documents(edited, FULL_OPTIONS)
+
+    def digest(document: dict[str, Any]) -> str:
+        component = document["spec"]["predictors"][0]["componentSpecs"][0]
+        return str(component["metadata"]["annotations"]["tempo.io/artifact-sha256"])
+
+    assert re.fullmatch(r"[0-9a-f]{64}", digest(saved))
+    assert digest(resaved) != digest(saved)
+    assert documents(edited, FULL_OPTIONS) == [resaved], "the same artifact renders the same manifest"
