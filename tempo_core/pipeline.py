@@ -74,12 +74,20 @@ class PipelineModels:
         """The children whose calls in-process go to a stub instead of the child."""
         return list(self.__dict__["_stubs"])
 
+    def keys(self) -> Iterator[str]:
+        """The children's field names, in definition order."""
+        return iter(self.__dict__["_children"])
+
+    def values(self) -> Iterator[Servable]:
+        """The children, in definition order (never their stubs)."""
+        return iter(self.__dict__["_children"].values())
+
     def items(self) -> Iterator[tuple[str, Servable]]:
         """Each child with its field name, in definition order (the real children, never their stubs)."""
         return iter(self.__dict__["_children"].items())
 
     def __iter__(self) -> Iterator[Servable]:
-        return iter(self.__dict__["_children"].values())
+        return self.values()
 
     def __len__(self) -> int:
         return len(self.__dict__["_children"])

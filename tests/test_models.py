@@ -296,6 +296,7 @@ def test_a_stubbed_child_lets_a_pipelines_logic_be_tested_in_process() -> None:
 
     assert tagger(np.ones(1), np.ones(1))[1] == "big"
     assert tagger.models.stubbed() == ["adder"]
+    assert list(tagger.models.values()) == [adder] and list(tagger.models.keys()) == ["adder"], "stubs never travel"
     del tagger.models.adder
     assert tagger(np.ones(1), np.ones(1))[1] == "small"
     assert tagger.models.adder is adder

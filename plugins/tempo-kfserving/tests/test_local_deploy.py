@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ from tests_support import pid_alive
 from tempo_core import deploy_local, load, local_state, model, predictmethod, save
 from tempo_core.errors import DeployError, RemoteError, ServerNotReadyError
 from tempo_core.options import ClientOptions, LocalOptions
+from tempo_core.testing import assert_same_result
 from tempo_kfserving import KFServingOptions
 
 pytestmark = pytest.mark.server
@@ -226,6 +227,16 @@ def test_a_redeploy_after_an_edit_serves_the_new_code(tmp_path: Path) -> None:
         assert server_pids().isdisjoint(pids)
         assert load(tmp_path / "multiplier")(np.ones(1)).tolist() == [3.0], "the edit was saved"
     assert server_pids() == set()
+
+
+def test_list_dict_and_tuple_outputs_come_back_as_the_types_they_are_in_process(tmp_path: Path) -> None:
+    @model(name="summary", local_folder=str(tmp_path / "summary"))
+    def summary(values: np.ndarray) -> Tuple[List[int], Dict[str, List[float]], np.ndarray]:
+        return [int(values.size)], {"totals": values.sum(axis=0).tolist()}, values.max(axis=0)
+
+    values = np.arange(6, dtype=np.float64).reshape(2, 3)
+    with deploy_local(summary) as remote:
+        assert_same_result(remote.predict(values), summary(values), "summary")
 
 
 def test_deploy_local_of_a_model_set_up_for_a_cluster_serves_it_on_this_machine(tmp_path: Path) -> None:
