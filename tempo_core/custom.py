@@ -54,6 +54,12 @@ class CustomModel(Servable):
         self._binder = BoundCall(predict, self.signature, self.name)
 
     @property
+    def is_async(self) -> bool:
+        """Whether the code that predicts is an `async def`: calling the model in-process gives a coroutine."""
+        predict = getattr(self._code, self._predict_method) if self._predict_method else self._code
+        return inspect.iscoroutinefunction(predict)
+
+    @property
     def is_class_model(self) -> bool:
         """Whether the code is a class whose instances predict through a `@predictmethod`."""
         return self._predict_method is not None

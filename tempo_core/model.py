@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
+from tempo_core.concurrency import run_in_pool
 from tempo_core.details import ModelDetails
 from tempo_core.errors import ArgumentError, ModelDefinitionError
 from tempo_core.framework_loaders import Predictor, load_predictor
@@ -78,9 +79,23 @@ class Servable(ABC):
     def call_in_process(self, arguments: dict[str, Any]) -> Any:
         """Run the model in this process on arguments already bound by name."""
 
+    @property
+    def is_async(self) -> bool:
+        """Whether calling the model in-process gives a coroutine (its code is an `async def`)."""
+        return False
+
     def route_to(self, route: Route | None) -> None:
         """Send this model's calls through `route` (a deployed server) instead of running them here."""
         self._route = route
+
+    async def call_async(self, arguments: dict[str, Any]) -> Any:
+        """The call, awaitable: through its route or its own code, blocking work on tempo's pool of threads, so calls
+        awaited together run at the same time."""
+        if self._route is not None:
+            return await run_in_pool(self._route, arguments)
+        if self.is_async:
+            return await self.call_in_process(arguments)
+        return await run_in_pool(self.call_in_process, arguments)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         arguments = self.bind_arguments(args, kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,9 +39,15 @@ class PipelineModels:
 
     def __getattr__(self, key: str) -> Any:
         stubs: dict[str, Callable[..., Any]] = self.__dict__["_stubs"]
-        if key in stubs:
-            return stubs[key]
-        return self._child(key)
+        called = stubs[key] if key in stubs else self._child(key)
+        return _Awaitable(called) if self.__dict__.get("_awaitable") else called
+
+    def awaitable(self) -> PipelineModels:
+        """The same children (and stubs) for an `async def` pipeline: each call gives an awaitable, and calls awaited
+        together (`asyncio.gather`) run at the same time."""
+        view = PipelineModels()
+        view.__dict__.update(self.__dict__, _awaitable=True)
+        return view
 
     def _child(self, key: str) -> Servable:
         children: dict[str, Servable] = self.__dict__["_children"]
@@ -93,7 +100,7 @@ class PipelineModels:
         return len(self.__dict__["_children"])
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"_children": self.__dict__["_children"]}
+        return {"_children": self.__dict__["_children"], "_awaitable": self.__dict__.get("_awaitable", False)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -101,6 +108,22 @@ class PipelineModels:
 
     def __repr__(self) -> str:
         return "PipelineModels(" + ", ".join(f"{key}={child.name!r}" for key, child in self.items()) + ")"
+
+
+class _Awaitable:
+    """A child (or its stub) as an `async def` pipeline calls it: `await models.child(...)`."""
+
+    def __init__(self, called: Any) -> None:
+        self._called = called
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(self._called, Servable):
+            return await self._called.call_async(self._called.bind_arguments(args, kwargs))
+        result = self._called(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._called, name)
 
 
 def require_no_stubs(servable: Servable, action: str) -> None:
@@ -123,6 +146,15 @@ class Pipeline(CustomModel):
     def __init__(self, *args: Any, models: PipelineModels, **kwargs: Any) -> None:
         self.models = models
         super().__init__(*args, **kwargs)
+        if self.is_async:
+            self.models = models.awaitable()
+        else:
+            awaited = [child.name for child in models if child.is_async]
+            if awaited:
+                raise ModelDefinitionError(
+                    f"pipeline '{self.name}' is a plain def, but its children {', '.join(awaited)} are async "
+                    "pipelines, whose calls give coroutines; make it an `async def` and await its children."
+                )
         names = [child.name for child in models]
         if self.name in names or len(set(names)) != len(names):
             raise ModelDefinitionError(

@@ -42,6 +42,11 @@ class ModelReference(Servable):
         """The referenced model, loaded from its folder."""
         return self._target.get()
 
+    @property
+    def is_async(self) -> bool:
+        """Whether the referenced model's code is an `async def` (a custom child is loaded to tell)."""
+        return self.details.platform.is_custom_code and self.resolve().is_async
+
     def bind_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Bind by the child's signature."""
         return bind_by_signature(self.signature, args, kwargs, self.name)

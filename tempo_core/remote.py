@@ -182,6 +182,11 @@ class RemoteModel:
 
     __call__ = predict
 
+    async def apredict(self, *args: Any, **kwargs: Any) -> Any:
+        """`predict`, awaitable: `await asyncio.gather(*(remote.apredict(x) for x in batch))` has the calls in flight
+        together, on the client's pooled connections."""
+        return await self._get_client().acall(self.model.bind_arguments(args, kwargs), timeout=self.options.timeout)
+
     def metadata(self) -> dict[str, Any]:
         """What the model's server says about it: name, platform, inputs and outputs with datatypes and shapes."""
         return self._get_client().metadata()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -336,3 +337,56 @@ def test_only_a_childs_name_takes_a_stub_and_only_a_function(child: str, value: 
 
     with pytest.raises(AttributeError, match=message):
         setattr(tagger.models, child, value)
+
+
+def make_sleeper(index: int):  # type: ignore[no-untyped-def]
+    @model(name=f"sleeper-{index}")
+    def sleeper(seconds: float) -> np.ndarray:
+        started = time.time()
+        time.sleep(seconds)
+        return np.array([started, time.time()])
+
+    return sleeper
+
+
+def make_fan_out(folder: Path | None = None):  # type: ignore[no-untyped-def]
+    sleepers = {f"s{index}": make_sleeper(index) for index in range(4)}
+
+    @pipeline(name="fan-out", models=PipelineModels(**sleepers), local_folder=str(folder) if folder else None)
+    async def fan_out(seconds: float) -> np.ndarray:
+        spans = await asyncio.gather(*(getattr(fan_out.models, key)(seconds) for key in sleepers))
+        return np.stack(spans)
+
+    return fan_out
+
+
+def test_an_async_pipeline_runs_the_children_it_gathers_at_the_same_time() -> None:
+    fan_out = make_fan_out()
+
+    spans = asyncio.run(fan_out(0.5))
+
+    assert spans.shape == (4, 2)
+    assert spans[:, 0].max() < spans[:, 1].min(), "every child started before any finished"
+
+
+def test_an_async_pipelines_children_take_plain_and_async_stubs() -> None:
+    fan_out = make_fan_out()
+
+    async def later(seconds: float) -> np.ndarray:
+        return np.array([1.0, 2.0])
+
+    fan_out.models.s0 = lambda seconds: np.array([0.0, 1.0])
+    fan_out.models.s1 = later
+    fan_out.models.s2 = fan_out.models.s3 = lambda seconds: np.array([3.0, 4.0])
+
+    assert asyncio.run(fan_out(10.0)).tolist() == [[0.0, 1.0], [1.0, 2.0], [3.0, 4.0], [3.0, 4.0]]
+
+
+def test_a_plain_pipeline_cannot_call_an_async_one() -> None:
+    fan_out = make_fan_out()
+
+    with pytest.raises(ModelDefinitionError, match=r"pipeline 'outer' is a plain def, but its children fan-out are"):
+
+        @pipeline(name="outer", models=PipelineModels(inner=fan_out))
+        def outer(seconds: float) -> np.ndarray:
+            return outer.models.inner(seconds)

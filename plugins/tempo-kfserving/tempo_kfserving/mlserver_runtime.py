@@ -100,6 +100,8 @@ class TempoMLServerModel(ChannelServing):
         return 200, content, answer_headers
 
     async def _call(self, arguments: dict[str, Any]) -> Any:
+        if self._servable.is_async:  # an async pipeline awaits its children on this loop, together where it gathers
+            return await self._servable.call_in_process(arguments)
         if self._blocks_on_network:
             return await asyncio.to_thread(self._servable.call_in_process, arguments)
         return self._servable.call_in_process(arguments)

@@ -8,6 +8,7 @@ signature gets Seldon's error shape with status 400; anything that fails in the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -66,6 +67,8 @@ class TempoSeldonModel:
                 if child.name in self._child_endpoints:
                     child.route_to(client_for(child, protocol_of(child), self._child_endpoints[child.name]))
         servable.load()
+        if servable.is_async:  # seldon-core's microservice calls from plain threads: one event loop per call
+            return servable.name, servable.signature, lambda arguments: asyncio.run(servable.call_in_process(arguments))
         return servable.name, servable.signature, servable.call_in_process
 
     def predict_raw(self, request: bytes | str | dict[str, Any]) -> bytes:
