@@ -155,7 +155,8 @@ def list_command(runtime: str, options_file: Path | None, as_json: bool) -> None
         return
     for entry in deployed:
         grpc = f"\tgrpc {entry.grpc_endpoint}" if entry.grpc_endpoint else ""
-        click.echo(f"{entry.name}\t{entry.status}\t{entry.endpoint}{grpc}")
+        metrics = f"\tmetrics {entry.metrics_endpoint}" if entry.metrics_endpoint else ""
+        click.echo(f"{entry.name}\t{entry.status}\t{entry.endpoint}{grpc}{metrics}")
 
 
 @cli.command()

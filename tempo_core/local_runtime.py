@@ -160,6 +160,9 @@ class LocalRuntime(Runtime):
                     start_time=process_start_time(server.pid) or 0,
                     endpoint=f"http://{self._options.host}:{port}",
                     grpc_endpoint=f"{self._options.host}:{launch.grpc_port}" if launch.grpc_port else None,
+                    metrics_endpoint=f"http://{self._options.host}:{launch.metrics_port}/metrics"
+                    if launch.metrics_port
+                    else None,
                     workdir=str(workdir),
                     log_path=str(log_path),
                     ready_paths=list(launch.ready_paths),
@@ -242,6 +245,10 @@ class LocalRuntime(Runtime):
         """The `host:port` of the model server's gRPC endpoint, when its protocol has one."""
         return self._record(model).grpc_endpoint
 
+    def metrics_endpoint(self, model: Servable) -> str | None:
+        """The URL of the model server's Prometheus metrics, unless deployed with `LocalOptions(metrics=False)`."""
+        return self._record(model).metrics_endpoint
+
     def undeploy(self, model: Servable) -> None:
         """Stop the model's server and the children its deploy started; a no-op when nothing runs."""
         _stop(model.name)
@@ -258,6 +265,7 @@ class LocalRuntime(Runtime):
                 runtime=self.name,
                 endpoint=record.endpoint,
                 grpc_endpoint=record.grpc_endpoint,
+                metrics_endpoint=record.metrics_endpoint,
                 status="running" if record.running() else "exited",
                 folder=record.folders.get(name) or None,
             )

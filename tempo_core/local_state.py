@@ -28,6 +28,7 @@ class ServerRecord(BaseModel):
     start_time: int
     endpoint: str
     grpc_endpoint: str | None = None
+    metrics_endpoint: str | None = None
     workdir: str
     log_path: str
     ready_paths: list[str]

@@ -68,3 +68,7 @@ class LocalOptions(RuntimeOptions):
         description="Keep the server running after this interpreter exits (as `tempo deploy` does); "
         "stop it with `tempo undeploy NAME`.",
     )
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics (MLServer's metrics server, on a port of its own) beside the model.",
+    )

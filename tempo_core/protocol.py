@@ -32,7 +32,8 @@ class ServerLaunch:
 
     `argv` runs in `workdir` with `env` added to the environment; the server listens on the port
     it was given and is ready when every path in `ready_paths` answers 200. `grpc_port` is the port of
-    the server's gRPC endpoint on the same host, if it has one.
+    the server's gRPC endpoint on the same host, if it has one; `metrics_port` that of its Prometheus metrics,
+    served at `/metrics`.
     """
 
     argv: list[str]
@@ -40,6 +41,7 @@ class ServerLaunch:
     ready_paths: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     grpc_port: int | None = None
+    metrics_port: int | None = None
 
 
 class Protocol(ABC):

@@ -155,6 +155,11 @@ class RemoteModel:
             self._grpc_endpoint = self.runtime.grpc_endpoint(self.model)
         return self._grpc_endpoint
 
+    @property
+    def metrics_endpoint(self) -> str | None:
+        """The URL of the model server's Prometheus metrics, None where the runtime serves none this machine reaches."""
+        return self.runtime.metrics_endpoint(self.model) if self.runtime is not None else None
+
     def with_options(self, **changes: Any) -> RemoteModel:
         """The same deployed model called with other `ClientOptions` fields, e.g. `with_options(timeout=2.0)`."""
         view = copy.copy(self)

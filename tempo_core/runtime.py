@@ -27,6 +27,8 @@ class DeployedModel(BaseModel):
     folder: str | None = None
     # The `host:port` of the server's gRPC endpoint, where it has one.
     grpc_endpoint: str | None = None
+    # The URL of the server's Prometheus metrics, where this machine can scrape them.
+    metrics_endpoint: str | None = None
 
 
 class Runtime(ABC):
@@ -56,6 +58,10 @@ class Runtime(ABC):
 
     def grpc_endpoint(self, model: Servable) -> str | None:
         """The `host:port` where the model's server answers gRPC; None where it has none or the runtime cannot say."""
+        return None
+
+    def metrics_endpoint(self, model: Servable) -> str | None:
+        """The URL of the model server's Prometheus metrics; None where it serves none this machine can reach."""
         return None
 
     @abstractmethod

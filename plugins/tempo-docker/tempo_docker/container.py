@@ -12,7 +12,7 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest, Mount
 
 from tempo_core.protocol import ServerLaunch
-from tempo_docker.labels import GRPC_PORT
+from tempo_docker.labels import GRPC_PORT, METRICS_PORT
 from tempo_docker.options import DockerOptions
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "container_args",
     "published_endpoint",
     "published_grpc_endpoint",
+    "published_metrics_endpoint",
     "spec_digest",
 ]
 
@@ -58,7 +59,9 @@ def container_args(
             Mount(str(artifact_folder), str(artifact_folder), type="bind", read_only=True),
             Mount(workdir, workdir, type="bind"),
         ],
-        "ports": {f"{port}/tcp": (LOOPBACK, None) for port in (CONTAINER_PORT, launch.grpc_port) if port},
+        "ports": {
+            f"{port}/tcp": (LOOPBACK, None) for port in (CONTAINER_PORT, launch.grpc_port, launch.metrics_port) if port
+        },
         "network": network,
         "labels": labels,
         "init": True,
@@ -96,6 +99,13 @@ def published_grpc_endpoint(container: Container) -> str | None:
     """The loopback `host:port` where the container's gRPC endpoint is published, or None without one."""
     port = container.labels.get(GRPC_PORT)
     return _published(container, int(port)) if port else None
+
+
+def published_metrics_endpoint(container: Container) -> str | None:
+    """The loopback URL of the container's Prometheus metrics, or None without them."""
+    port = container.labels.get(METRICS_PORT)
+    address = _published(container, int(port)) if port else None
+    return f"http://{address}/metrics" if address else None
 
 
 def _published(container: Container, port: int) -> str | None:

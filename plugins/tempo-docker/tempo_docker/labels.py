@@ -29,6 +29,8 @@ SPEC = "io.tempo.spec"
 READY_PATHS = "io.tempo.ready-paths"
 # The port of the server's gRPC endpoint inside the container, published on the host like the REST one.
 GRPC_PORT = "io.tempo.grpc-port"
+# The port of the server's Prometheus metrics inside the container, published on the host too.
+METRICS_PORT = "io.tempo.metrics-port"
 WORKDIR = "io.tempo.workdir"
 # The artifact folder mounted into the container, on the host: `tempo predict NAME` reads the signature there.
 FOLDER = "io.tempo.folder"

@@ -58,6 +58,10 @@ class DockerOptions(RuntimeOptions):
         description="Keep the containers after this interpreter exits (as `tempo deploy` does); "
         "remove them with `tempo undeploy NAME --runtime docker`.",
     )
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics (MLServer's metrics server), published on the host like the model.",
+    )
 
     @field_validator("namespace")
     @classmethod

@@ -35,6 +35,7 @@ from tempo_docker.container import (
     container_args,
     published_endpoint,
     published_grpc_endpoint,
+    published_metrics_endpoint,
     spec_digest,
 )
 from tempo_docker.engine import connect
@@ -43,6 +44,7 @@ from tempo_docker.labels import (
     FOLDER,
     GRPC_PORT,
     MANAGED,
+    METRICS_PORT,
     MODEL,
     NAMESPACE,
     OWNER,
@@ -230,6 +232,7 @@ class DockerRuntime(Runtime):
                 SPEC: spec,
                 READY_PATHS: json.dumps(list(launch.ready_paths)),
                 **({GRPC_PORT: str(launch.grpc_port)} if launch.grpc_port else {}),
+                **({METRICS_PORT: str(launch.metrics_port)} if launch.metrics_port else {}),
                 WORKDIR: str(workdir),
                 FOLDER: str(folder),
                 **({OWNER: owner} if owner else {}),
@@ -307,6 +310,10 @@ class DockerRuntime(Runtime):
         """The loopback `host:port` where the model's container publishes its gRPC endpoint, if it has one."""
         return published_grpc_endpoint(self._deployed(model.name))
 
+    def metrics_endpoint(self, model: Servable) -> str | None:
+        """The loopback URL where the model's container publishes its Prometheus metrics, if it serves them."""
+        return published_metrics_endpoint(self._deployed(model.name))
+
     def undeploy(self, model: Servable) -> None:
         """Remove the model's container, the containers its deploy started, and the network once no container is
         left on it; a no-op when nothing runs."""
@@ -333,6 +340,7 @@ class DockerRuntime(Runtime):
                 runtime=self.name,
                 endpoint=published_endpoint(container) or "",
                 grpc_endpoint=published_grpc_endpoint(container),
+                metrics_endpoint=published_metrics_endpoint(container),
                 status=container.status,
                 folder=container.labels.get(FOLDER),
             )

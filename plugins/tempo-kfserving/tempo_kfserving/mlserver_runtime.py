@@ -19,6 +19,7 @@ from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
 from tempo_kfserving import codec, rest_conformance
 from tempo_kfserving.mlserver_channel import ChannelServing
+from tempo_kfserving.pipeline_metrics import timed_child
 
 __all__ = ["TempoMLServerModel"]
 
@@ -46,14 +47,16 @@ class TempoMLServerModel(ChannelServing):
         remote_children = 0
         if isinstance(servable, Pipeline):
             for child in servable.models:
-                if child.name in colocated:
-                    continue  # served by this process too: the pipeline calls it in-process
+                if child.name in colocated:  # served by this process too: the pipeline calls it in-process
+                    child.route_to(timed_child(servable.name, child.name, child.call_in_process))
+                    continue
                 if child.name not in endpoints:
                     raise MLServerError(
                         f"pipeline '{servable.name}' has no endpoint for its child '{child.name}'; deploy the "
                         "pipeline with tempo so its children are deployed with it"
                     )
-                child.route_to(client_for(child, protocol_of(child), endpoints[child.name]))
+                client = client_for(child, protocol_of(child), endpoints[child.name])
+                child.route_to(timed_child(servable.name, child.name, client))
                 remote_children += 1
         servable.load()
         self._servable = servable

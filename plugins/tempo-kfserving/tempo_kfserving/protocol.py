@@ -95,9 +95,18 @@ class KFServingV2Protocol(Protocol):
         them in-process.
         """
         parallel_workers = options.parallel_workers if isinstance(options, LocalOptions) else 0
-        grpc_port = free_port("127.0.0.1" if host == "0.0.0.0" else host)
+        # Inside a container (host 0.0.0.0) any free port does: each container has its own.
+        port_host = "127.0.0.1" if host == "0.0.0.0" else host
+        grpc_port = free_port(port_host)
+        # LocalOptions and DockerOptions say whether to serve metrics; other runtimes' servers keep MLServer's own.
+        metrics_port = free_port(port_host) if getattr(options, "metrics", False) else None
         write_server_settings(
-            workdir, host=host, http_port=port, grpc_port=grpc_port, parallel_workers=parallel_workers
+            workdir,
+            host=host,
+            http_port=port,
+            grpc_port=grpc_port,
+            metrics_port=metrics_port,
+            parallel_workers=parallel_workers,
         )
         # Local servers with the models in the server process also answer on the local channel, which
         # pipelines use to call children served on their own.
@@ -116,4 +125,5 @@ class KFServingV2Protocol(Protocol):
             # Emptied otherwise: a server with worker processes must not inherit a namespace from its deployer.
             env={CHANNEL_ENV: channel_namespace() if channel else ""},
             grpc_port=grpc_port,
+            metrics_port=metrics_port,
         )

@@ -95,8 +95,11 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     path.write_text(json.dumps(content, indent=2))
 
 
-def write_server_settings(workdir: Path, *, host: str, http_port: int, grpc_port: int, parallel_workers: int) -> None:
-    """Write MLServer's `settings.json` into `workdir`, which is also its model repository."""
+def write_server_settings(
+    workdir: Path, *, host: str, http_port: int, grpc_port: int, metrics_port: int | None, parallel_workers: int
+) -> None:
+    """Write MLServer's `settings.json` into `workdir`, which is also its model repository; Prometheus metrics are
+    served at `/metrics` on `metrics_port` (none without one)."""
     # Measured: the debug access log and a worker pool halve the req/s of small models, and
     # metrics and the environments folder are written into the working directory.
     _write_json(
@@ -108,7 +111,8 @@ def write_server_settings(workdir: Path, *, host: str, http_port: int, grpc_port
             "grpc_port": grpc_port,
             # gRPC's default limit is 4 MiB per message; tensors are often larger.
             "grpc_max_message_length": _GRPC_MAX_MESSAGE,
-            "metrics_endpoint": None,
+            "metrics_endpoint": "/metrics" if metrics_port else None,
+            **({"metrics_port": metrics_port} if metrics_port else {}),
             "metrics_dir": str(workdir / ".metrics"),
             "environments_dir": str(workdir / ".envs"),
             "parallel_workers": parallel_workers,

@@ -1,0 +1,77 @@
+"""Prometheus metrics, on by default: scraped from a real MLServer while it serves a pipeline under a bounded load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tempo_core import PipelineModels, deploy_local, model, pipeline
+from tempo_core.options import LocalOptions
+
+pytestmark = pytest.mark.server
+
+CALLS = 40
+
+
+def make_pipeline(folder: Path):  # type: ignore[no-untyped-def]
+    @model(name="doubler", local_folder=str(folder / "doubler"))
+    def doubler(values: np.ndarray) -> np.ndarray:
+        return values * 2
+
+    @model(name="negator", local_folder=str(folder / "negator"))
+    def negator(values: np.ndarray) -> np.ndarray:
+        return -values
+
+    @pipeline(name="chain", models=PipelineModels(doubler=doubler, negator=negator), local_folder=str(folder / "chain"))
+    def chain(values: np.ndarray) -> np.ndarray:
+        return chain.models.negator(chain.models.doubler(values))
+
+    return chain
+
+
+def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample the metrics endpoint serves, by name and labels."""
+    text = requests.get(url, timeout=5).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.parametrize("colocate", [True, False], ids=["children-in-the-pipelines-server", "children-on-their-own"])
+def test_a_pipelines_metrics_count_its_requests_and_time_each_child(tmp_path: Path, colocate: bool) -> None:
+    with deploy_local(make_pipeline(tmp_path), LocalOptions(colocate=colocate)) as remote:
+        assert remote.metrics_endpoint is not None
+        load = threading.Thread(target=lambda: [remote.predict(np.ones(3)) for _ in range(CALLS)])
+        load.start()
+        during = samples(remote.metrics_endpoint)
+        load.join()
+        after = samples(remote.metrics_endpoint)
+
+    for child in ("doubler", "negator"):
+        key = ("tempo_pipeline_child_seconds_count", (("child", child), ("model_name", "chain")))
+        assert after[key] == CALLS, f"one observation per call of {child}"
+    chain = (("model", "chain"), ("version", "None"))
+    assert ("model_infer_request_failure_total", chain) in during, "scraped while it served the load"
+    assert after[("model_infer_request_success_total", chain)] == CALLS
+    assert after[("model_infer_request_failure_total", chain)] == 0
+
+
+def test_tempo_list_shows_the_metrics_url_and_metrics_can_be_turned_off(tmp_path: Path) -> None:
+    chain = make_pipeline(tmp_path)
+    with deploy_local(chain) as remote:
+        listed = subprocess.run(
+            [sys.executable, "-m", "tempo_core", "list"], capture_output=True, text=True, check=True
+        ).stdout
+        assert f"metrics {remote.metrics_endpoint}" in listed
+    with deploy_local(chain, LocalOptions(metrics=False)) as remote:
+        assert remote.metrics_endpoint is None
+        assert remote.predict(np.ones(1)).tolist() == [-2.0]
