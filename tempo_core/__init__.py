@@ -9,7 +9,7 @@ from tempo_core.errors import TempoError
 from tempo_core.frameworks import ModelFramework
 from tempo_core.hookspecs import hookimpl
 from tempo_core.model import Model
-from tempo_core.options import ClientOptions, LocalOptions, RuntimeOptions
+from tempo_core.options import BatchingOptions, ClientOptions, LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline, PipelineModels
 from tempo_core.remote import RemoteModel
 from tempo_core.signature import Signature, TensorSpec, ValueKind
@@ -17,6 +17,7 @@ from tempo_core.transfer import download, upload
 from tempo_core.version import __version__
 
 __all__ = [
+    "BatchingOptions",
     "ClientOptions",
     "CustomModel",
     "LocalOptions",

@@ -15,6 +15,7 @@ from tempo_core.pipeline import require_no_stubs, servables_in_order
 from tempo_core.plugins import get_plugins
 from tempo_core.remote import RemoteModel
 from tempo_core.runtime import Runtime
+from tempo_core.signature import ValueKind
 
 __all__ = [
     "deploy",
@@ -24,6 +25,7 @@ __all__ = [
     "manifest",
     "runtime_for",
     "require_server_environments",
+    "require_batchable",
 ]
 
 
@@ -40,6 +42,7 @@ def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
     """
     servable = as_servable(obj)
     require_no_stubs(servable, "be deployed")
+    require_batchable(servable, options)
     ensure_saved(servable)
     require_server_environments(servable, options)
     runtime = runtime_for(options)
@@ -98,10 +101,26 @@ def manifest(obj: Any, options: RuntimeOptions) -> str:
         raise DeployError(
             f"the {options.runtime} runtime applies no manifests; pass SeldonCoreOptions(...) or KFServingOptions(...)"
         )
+    require_batchable(servable, options)
     require_server_environments(servable, options)
     generator = get_plugins().manifest_generators.get(options.manifest_target)()
     documents = generator.render(servable, options)
     return to_yaml(documents)
+
+
+def require_batchable(servable: Servable, options: RuntimeOptions) -> None:
+    """Refuse batching options for a model that has an input or output other than an array: batching joins requests
+    along their arrays' first dimension and splits the answer the same way."""
+    if options.batching is None:
+        return
+    specs = (*servable.signature.inputs, *servable.signature.outputs)
+    others = [spec.name for spec in specs if spec.kind is not ValueKind.ndarray]
+    if others:
+        raise DeployError(
+            f"model '{servable.name}': adaptive batching joins requests along their arrays' first dimension, but "
+            f"{', '.join(others)} are not arrays; drop batching= from the options, or make every input and output "
+            "an np.ndarray"
+        )
 
 
 def require_server_environments(servable: Servable, options: RuntimeOptions) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:  # the environment package is imported only by what builds environments
     from tempo_core.environment.target import ServerTarget
 
-__all__ = ["ClientOptions", "RuntimeOptions", "LocalOptions"]
+__all__ = ["BatchingOptions", "ClientOptions", "RuntimeOptions", "LocalOptions"]
 
 
 class ClientOptions(BaseModel):
@@ -32,6 +32,18 @@ class ClientOptions(BaseModel):
     )
 
 
+class BatchingOptions(BaseModel):
+    """Adaptive batching of the deployed model's requests (MLServer's): requests that arrive together are joined along
+    their first dimension into one call of up to `max_batch_size` rows, waiting at most `max_batch_time` seconds for
+    it to fill, and each caller gets its own rows back. It pays where one call of many rows costs much less than many
+    calls of one row (vectorised or GPU models) under concurrent load; it adds up to `max_batch_time` to a lone call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_batch_size: int = Field(ge=2, description="The most requests joined into one call.")
+    max_batch_time: float = Field(gt=0, description="Seconds a request waits for others to join it.")
+
+
 class RuntimeOptions(BaseModel):
     """Base of every runtime's options; `runtime` names the registered runtime that takes them."""
 
@@ -40,6 +52,9 @@ class RuntimeOptions(BaseModel):
     runtime: str
     client: ClientOptions = Field(
         default_factory=ClientOptions, description="How RemoteModel calls the models deployed with these options."
+    )
+    batching: BatchingOptions | None = Field(
+        default=None, description="Adaptive batching of the deployed model's requests (not its children's)."
     )
     # The manifest generator that renders this runtime's resources, for runtimes that apply manifests.
     manifest_target: ClassVar[str | None] = None

@@ -12,6 +12,7 @@ from tempo_core.kubernetes.manifests import (
     MODEL_LABEL,
     MODEL_MOUNT_PATH,
     artifact_annotations,
+    batching_env,
     env_list,
     labels_for,
     storage_uri,
@@ -38,4 +39,5 @@ __all__ = [
     "storage_uri",
     "tempo_server_env",
     "env_list",
+    "batching_env",
 ]

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from tempo_core.artifact import artifact_digest
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
+from tempo_core.options import BatchingOptions
 
 __all__ = [
     "ARTIFACT_ANNOTATION",
@@ -22,6 +23,7 @@ __all__ = [
     "storage_uri",
     "tempo_server_env",
     "env_list",
+    "batching_env",
 ]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -87,6 +89,16 @@ def tempo_server_env(model: Servable, child_endpoints: dict[str, str]) -> dict[s
     if child_endpoints:
         env["MLSERVER_MODEL_EXTRA"] = json.dumps({"child_endpoints": child_endpoints}, sort_keys=True)
     return env
+
+
+def batching_env(batching: BatchingOptions | None) -> dict[str, str]:
+    """The `MLSERVER_MODEL_*` variables that give a model MLServer's adaptive batching; none without batching."""
+    if batching is None:
+        return {}
+    return {
+        "MLSERVER_MODEL_MAX_BATCH_SIZE": str(batching.max_batch_size),
+        "MLSERVER_MODEL_MAX_BATCH_TIME": str(batching.max_batch_time),
+    }
 
 
 def env_list(env: dict[str, str]) -> list[dict[str, str]]:

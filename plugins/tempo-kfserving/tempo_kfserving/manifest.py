@@ -22,6 +22,7 @@ from tempo_core.kubernetes import (
     KubernetesOptions,
     KubernetesRuntimeOptions,
     artifact_annotations,
+    batching_env,
     env_list,
     labels_for,
     storage_uri,
@@ -29,7 +30,7 @@ from tempo_core.kubernetes import (
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
-from tempo_core.options import RuntimeOptions
+from tempo_core.options import BatchingOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline, servables_in_order
 from tempo_kfserving.endpoints import in_cluster_endpoint, service_name
 
@@ -76,10 +77,16 @@ class InferenceServiceGenerator(ManifestGenerator):
     def render(self, model: Servable, options: RuntimeOptions) -> list[dict[str, Any]]:
         """One InferenceService per model, children first, each named after its model."""
         remote = _remote(options)
-        return [self.inference_service(servable, remote) for servable in servables_in_order(model)]
+        return [
+            self.inference_service(servable, remote, options.batching if servable.name == model.name else None)
+            for servable in servables_in_order(model)
+        ]
 
-    def inference_service(self, model: Servable, remote: KubernetesOptions) -> dict[str, Any]:
-        """The InferenceService of one model (a pipeline's children are rendered separately)."""
+    def inference_service(
+        self, model: Servable, remote: KubernetesOptions, batching: BatchingOptions | None = None
+    ) -> dict[str, Any]:
+        """The InferenceService of one model (a pipeline's children are rendered separately), with MLServer's
+        adaptive batching when `batching` is given."""
         if len(service_name(model.name)) > _MAX_NAME:
             raise DeployError(
                 f"model '{model.name}': KServe would name its service '{service_name(model.name)}', longer than "
@@ -106,9 +113,9 @@ class InferenceServiceGenerator(ManifestGenerator):
         predictor["minReplicas"] = remote.replicas
         predictor["maxReplicas"] = max(remote.replicas, 1)
         if model.details.platform.is_custom_code:
-            predictor["containers"] = [self._server_container(model, uri, remote)]
+            predictor["containers"] = [self._server_container(model, uri, remote, batching)]
         else:
-            predictor["model"] = self._model_spec(model, uri, remote)
+            predictor["model"] = self._model_spec(model, uri, remote, batching)
         return {
             "apiVersion": INFERENCE_SERVICE.api_version,
             "kind": INFERENCE_SERVICE.kind,
@@ -116,7 +123,9 @@ class InferenceServiceGenerator(ManifestGenerator):
             "spec": {"predictor": predictor},
         }
 
-    def _model_spec(self, model: Servable, uri: str, remote: KubernetesOptions) -> dict[str, Any]:
+    def _model_spec(
+        self, model: Servable, uri: str, remote: KubernetesOptions, batching: BatchingOptions | None
+    ) -> dict[str, Any]:
         platform = model.details.platform
         if platform not in MODEL_FORMATS:
             raise DeployError(
@@ -128,14 +137,28 @@ class InferenceServiceGenerator(ManifestGenerator):
         if model_format in MLSERVER_FORMATS:
             spec["runtime"] = MLSERVER_RUNTIME
         spec.update({"protocolVersion": "v2", "storageUri": uri})
+        if batching is not None:
+            if model_format not in MLSERVER_FORMATS:
+                raise DeployError(
+                    f"model '{model.name}': adaptive batching is MLServer's, and KServe serves {platform.name} "
+                    "artifacts with another server; drop batching= from the options"
+                )
+            spec["env"] = env_list(batching_env(batching))
         if remote.resources is not None:
             spec["resources"] = remote.resources.as_manifest()
         return spec
 
-    def _server_container(self, model: Servable, uri: str, remote: KubernetesOptions) -> dict[str, Any]:
+    def _server_container(
+        self, model: Servable, uri: str, remote: KubernetesOptions, batching: BatchingOptions | None
+    ) -> dict[str, Any]:
         children = model.models if isinstance(model, Pipeline) else ()
         endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
-        env = {"STORAGE_URI": uri, "MLSERVER_HTTP_PORT": HTTP_PORT, **tempo_server_env(model, endpoints)}
+        env = {
+            "STORAGE_URI": uri,
+            "MLSERVER_HTTP_PORT": HTTP_PORT,
+            **tempo_server_env(model, endpoints),
+            **batching_env(batching),
+        }
         image = remote.serverImage or remote.mlserverImage
         container: dict[str, Any] = {"name": CONTAINER_NAME, "image": image, "env": env_list(env)}
         if remote.resources is not None:

@@ -63,7 +63,8 @@ class TempoMLServerModel(ChannelServing):
         # A pipeline waiting on other servers runs off the event loop, so requests overlap.
         self._blocks_on_network = remote_children > 0
         loaded: bool = await super().load()  # opens the local channel
-        rest_conformance.register_binary_handler(self.name, self._answer_binary)
+        if (self.settings.max_batch_size or 0) <= 1:  # with adaptive batching every request goes through predict()
+            rest_conformance.register_binary_handler(self.name, self._answer_binary)
         return loaded
 
     async def unload(self) -> bool:

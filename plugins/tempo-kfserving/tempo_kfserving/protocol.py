@@ -114,7 +114,7 @@ class KFServingV2Protocol(Protocol):
         for child in colocated:
             write_model_settings(workdir, child, Path(child.details.local_folder or ""), {})
         extra = {"child_endpoints": child_endpoints, "colocated": [child.name for child in colocated]}
-        write_model_settings(workdir, model, artifact_folder, extra)
+        write_model_settings(workdir, model, artifact_folder, extra, batching=options.batching)
         return ServerLaunch(
             argv=[python or sys.executable, "-m", _LAUNCHER, "start", str(workdir)],
             workdir=workdir,

@@ -12,6 +12,7 @@ import numpy as np
 from tempo_core.errors import DeployError
 from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable
+from tempo_core.options import BatchingOptions
 from tempo_core.signature import TensorSpec, ValueKind
 from tempo_kfserving.codec import BINARY_EXTENSION, datatype_of
 
@@ -124,8 +125,15 @@ def write_server_settings(
     )
 
 
-def write_model_settings(workdir: Path, model: Servable, artifact_folder: Path, extra: dict[str, Any]) -> None:
-    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`."""
+def write_model_settings(
+    workdir: Path,
+    model: Servable,
+    artifact_folder: Path,
+    extra: dict[str, Any],
+    batching: BatchingOptions | None = None,
+) -> None:
+    """Write one model's `model-settings.json` into its own folder of the repository in `workdir`, with MLServer's
+    adaptive batching when `batching` is given."""
     model_dir = workdir / model.name
     model_dir.mkdir(exist_ok=True)
     _write_json(
@@ -136,5 +144,6 @@ def write_model_settings(workdir: Path, model: Servable, artifact_folder: Path, 
             "parameters": {"uri": str(artifact_folder), "extra": extra},
             "inputs": [_metadata(spec) for spec in model.signature.inputs],
             "outputs": [_metadata(spec) for spec in model.signature.outputs],
+            **(batching.model_dump() if batching is not None else {}),
         },
     )

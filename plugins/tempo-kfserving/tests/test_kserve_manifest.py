@@ -16,7 +16,17 @@ import numpy as np
 import pytest
 import yaml
 
-from tempo_core import Model, ModelFramework, manifest, model, predictmethod, save
+from tempo_core import (
+    BatchingOptions,
+    Model,
+    ModelFramework,
+    PipelineModels,
+    manifest,
+    model,
+    pipeline,
+    predictmethod,
+    save,
+)
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable, as_servable
 from tempo_kfserving import KFServingOptions
@@ -223,3 +233,43 @@ def test_the_saved_artifacts_digest_annotates_the_predictor_and_changes_with_an_
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
     assert resaved["spec"]["predictor"]["annotations"]["tempo.io/artifact-sha256"] != digest
     assert documents(edited) == [resaved], "the same artifact renders the same manifest"
+
+
+BATCHED = OPTIONS.model_copy(update={"batching": BatchingOptions(max_batch_size=16, max_batch_time=0.02)})
+BATCH_ENV = [
+    {"name": "MLSERVER_MODEL_MAX_BATCH_SIZE", "value": "16"},
+    {"name": "MLSERVER_MODEL_MAX_BATCH_TIME", "value": "0.02"},
+]
+
+
+def test_batching_sets_mlservers_batch_variables_on_the_predictor(
+    kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
+) -> None:
+    sklearn = Model(name="iris", platform=ModelFramework.SKLearn, uri="s3://models/iris")
+    (prepackaged,) = documents(sklearn, BATCHED)
+    (custom,) = documents(make_multiplier(Path("/tmp/never-used/multiplier"), 2), BATCHED)
+
+    for document in (prepackaged, custom):
+        check_valid(document, kserve_schema, strict_kserve_schema)
+    assert prepackaged["spec"]["predictor"]["model"]["env"] == BATCH_ENV
+    assert custom["spec"]["predictor"]["containers"][0]["env"][-2:] == BATCH_ENV
+
+
+def test_batching_a_model_that_kserve_serves_without_mlserver_is_refused() -> None:
+    tensorflow = Model(name="tf", platform=ModelFramework.TensorFlow, uri="s3://models/tf")
+
+    with pytest.raises(DeployError, match=r"model 'tf': adaptive batching is MLServer's.*drop batching="):
+        documents(tensorflow, BATCHED)
+
+
+def test_only_the_deployed_model_is_batched_not_its_children() -> None:
+    child = Model(name="iris", platform=ModelFramework.SKLearn, uri="s3://models/iris")
+
+    @pipeline(name="labels", uri="s3://models/labels", models=PipelineModels(iris=child))
+    def labels(payload: np.ndarray) -> np.ndarray:
+        return labels.models.iris(payload)
+
+    iris, pipeline_document = documents(labels, BATCHED)
+
+    assert "env" not in iris["spec"]["predictor"]["model"]
+    assert pipeline_document["spec"]["predictor"]["containers"][0]["env"][-2:] == BATCH_ENV

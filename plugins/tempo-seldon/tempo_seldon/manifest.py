@@ -19,6 +19,7 @@ from tempo_core.kubernetes import (
     KubernetesOptions,
     KubernetesRuntimeOptions,
     artifact_annotations,
+    batching_env,
     env_list,
     labels_for,
     storage_uri,
@@ -26,7 +27,7 @@ from tempo_core.kubernetes import (
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
-from tempo_core.options import RuntimeOptions
+from tempo_core.options import BatchingOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline, servables_in_order
 from tempo_seldon.endpoints import PREDICTOR, in_cluster_endpoint, service_name
 
@@ -91,16 +92,27 @@ class SeldonDeploymentGenerator(ManifestGenerator):
     def render(self, model: Servable, options: RuntimeOptions) -> list[dict[str, Any]]:
         """One SeldonDeployment per model, children first, each named after its model."""
         remote = _remote(options)
-        return [self.deployment(servable, remote) for servable in servables_in_order(model)]
+        return [
+            self.deployment(servable, remote, options.batching if servable.name == model.name else None)
+            for servable in servables_in_order(model)
+        ]
 
-    def deployment(self, model: Servable, remote: KubernetesOptions) -> dict[str, Any]:
-        """The SeldonDeployment of one model (a pipeline's children are rendered separately)."""
+    def deployment(
+        self, model: Servable, remote: KubernetesOptions, batching: BatchingOptions | None = None
+    ) -> dict[str, Any]:
+        """The SeldonDeployment of one model (a pipeline's children are rendered separately), with MLServer's
+        adaptive batching when `batching` is given."""
         if len(service_name(model.name)) > _MAX_NAME:
             raise DeployError(
                 f"model '{model.name}': Seldon Core would name its service '{service_name(model.name)}', longer than "
                 f"{_MAX_NAME} characters; shorten the model's name to {_MAX_NAME - len(PREDICTOR) - 1} characters"
             )
         protocol = wire_protocol(model)
+        if batching is not None and protocol == "seldon":
+            raise DeployError(
+                f"model '{model.name}': adaptive batching is MLServer's, and the Seldon protocol is served by "
+                "seldon-core's microservice; use the V2 protocol (leave protocol= unset) or drop batching="
+            )
         graph: dict[str, Any] = {
             "name": model.name,
             "type": "MODEL",
@@ -113,6 +125,8 @@ class SeldonDeploymentGenerator(ManifestGenerator):
             graph["serviceAccountName"] = remote.serviceAccountName
         predictor: dict[str, Any] = {"name": PREDICTOR, "replicas": remote.replicas, "graph": graph}
         container = self._container(model, remote)
+        if batching is not None:
+            container["env"] = [*container.get("env", []), *env_list(batching_env(batching))]
         annotations = artifact_annotations(model)
         if len(container) > 1 or remote.serviceAccountName or annotations:
             pod: dict[str, Any] = {"containers": [container]}

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from seldon_models import FRAMEWORKS, custom_class_model, custom_function_model, standard_model
 
-from tempo_core import Model, ModelFramework, PipelineModels, load, manifest, model, pipeline, save
+from tempo_core import BatchingOptions, Model, ModelFramework, PipelineModels, load, manifest, model, pipeline, save
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_seldon import SeldonCoreOptions, SeldonProtocol
@@ -266,3 +266,32 @@ def test_the_saved_artifacts_digest_annotates_the_pod_and_changes_with_an_edit(
     assert re.fullmatch(r"[0-9a-f]{64}", digest(saved))
     assert digest(resaved) != digest(saved)
     assert documents(edited, FULL_OPTIONS) == [resaved], "the same artifact renders the same manifest"
+
+
+BATCHED = FULL_OPTIONS.model_copy(update={"batching": BatchingOptions(max_batch_size=16, max_batch_time=0.02)})
+BATCH_ENV = [
+    {"name": "MLSERVER_MODEL_MAX_BATCH_SIZE", "value": "16"},
+    {"name": "MLSERVER_MODEL_MAX_BATCH_TIME", "value": "0.02"},
+]
+
+
+@pytest.mark.parametrize(
+    "servable",
+    [standard_model(ModelFramework.SKLearn), make_multiplier(Path("/tmp/never-used/multiplier"), 2)],
+    ids=["prepackaged", "custom"],
+)
+def test_batching_sets_mlservers_batch_variables_on_the_models_container(
+    servable: Servable, seldon_schema: dict[str, Any], strict_seldon_schema: dict[str, Any]
+) -> None:
+    (document,) = documents(servable, BATCHED)
+
+    check_valid(document, seldon_schema, strict_seldon_schema)
+    (container,) = document["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"]
+    assert container["env"][-2:] == BATCH_ENV
+
+
+def test_batching_over_the_seldon_protocol_is_refused() -> None:
+    sklearn = Model(name="iris", platform=ModelFramework.SKLearn, uri="s3://models/iris", protocol=SeldonProtocol())
+
+    with pytest.raises(DeployError, match=r"model 'iris': adaptive batching is MLServer's.*use the V2 protocol"):
+        documents(sklearn, BATCHED)
