@@ -9,7 +9,7 @@ from tempo_core.errors import TempoError
 from tempo_core.frameworks import ModelFramework
 from tempo_core.hookspecs import hookimpl
 from tempo_core.model import Model
-from tempo_core.options import BatchingOptions, ClientOptions, LocalOptions, RuntimeOptions
+from tempo_core.options import BatchingOptions, ClientOptions, LocalOptions, RequestLogOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline, PipelineModels
 from tempo_core.remote import RemoteModel
 from tempo_core.signature import Signature, TensorSpec, ValueKind
@@ -27,6 +27,7 @@ __all__ = [
     "Pipeline",
     "PipelineModels",
     "RemoteModel",
+    "RequestLogOptions",
     "RuntimeOptions",
     "Signature",
     "TempoError",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:  # the environment package is imported only by what builds environments
     from tempo_core.environment.target import ServerTarget
 
-__all__ = ["BatchingOptions", "ClientOptions", "RuntimeOptions", "LocalOptions"]
+__all__ = ["BatchingOptions", "ClientOptions", "RequestLogOptions", "RuntimeOptions", "LocalOptions"]
 
 
 class ClientOptions(BaseModel):
@@ -44,6 +44,20 @@ class BatchingOptions(BaseModel):
     max_batch_time: float = Field(gt=0, description="Seconds a request waits for others to join it.")
 
 
+class RequestLogOptions(BaseModel):
+    """Send each inference request and response a server answers over REST to `url` as a CloudEvent (binary mode:
+    the body as it was, `ce-*` headers as KServe's logger sends them), off the request path: events wait in a queue
+    of `queue_size` and are dropped, and counted, when it is full or the sink fails, never delaying or failing a
+    prediction. On Seldon Core and KServe the clusters' own loggers send them, with `mode` and `url`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://", description="Where to POST the events, e.g. http://logger.example.com/.")
+    mode: Literal["all", "request", "response"] = Field(default="all", description="Which payloads to send.")
+    sample: float = Field(default=1.0, gt=0, le=1, description="The share of requests logged (tempo's servers only).")
+    queue_size: int = Field(default=1000, ge=1, description="Events waiting to be sent before new ones are dropped.")
+
+
 class RuntimeOptions(BaseModel):
     """Base of every runtime's options; `runtime` names the registered runtime that takes them."""
 
@@ -55,6 +69,9 @@ class RuntimeOptions(BaseModel):
     )
     batching: BatchingOptions | None = Field(
         default=None, description="Adaptive batching of the deployed model's requests (not its children's)."
+    )
+    request_log: RequestLogOptions | None = Field(
+        default=None, description="Send every request and response of the servers these options deploy as CloudEvents."
     )
     # The manifest generator that renders this runtime's resources, for runtimes that apply manifests.
     manifest_target: ClassVar[str | None] = None

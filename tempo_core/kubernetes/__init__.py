@@ -13,6 +13,7 @@ from tempo_core.kubernetes.manifests import (
     MODEL_MOUNT_PATH,
     artifact_annotations,
     batching_env,
+    cluster_logger,
     env_list,
     labels_for,
     storage_uri,
@@ -40,4 +41,5 @@ __all__ = [
     "tempo_server_env",
     "env_list",
     "batching_env",
+    "cluster_logger",
 ]

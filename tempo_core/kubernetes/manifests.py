@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from tempo_core.artifact import artifact_digest
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
-from tempo_core.options import BatchingOptions
+from tempo_core.options import BatchingOptions, RequestLogOptions
 
 __all__ = [
     "ARTIFACT_ANNOTATION",
@@ -24,6 +24,7 @@ __all__ = [
     "tempo_server_env",
     "env_list",
     "batching_env",
+    "cluster_logger",
 ]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -99,6 +100,20 @@ def batching_env(batching: BatchingOptions | None) -> dict[str, str]:
         "MLSERVER_MODEL_MAX_BATCH_SIZE": str(batching.max_batch_size),
         "MLSERVER_MODEL_MAX_BATCH_TIME": str(batching.max_batch_time),
     }
+
+
+def cluster_logger(request_log: RequestLogOptions | None, model: Servable) -> dict[str, str] | None:
+    """The `logger` (mode and url) that Seldon Core's and KServe's own request loggers take; None without one.
+
+    The clusters' loggers send every request, so a sample below 1 is refused rather than silently widened."""
+    if request_log is None:
+        return None
+    if request_log.sample < 1:
+        raise DeployError(
+            f"model '{model.name}': the cluster's request logger sends every request, but request_log.sample is "
+            f"{request_log.sample}; set sample=1.0 for cluster options (sampling is for tempo's own servers)"
+        )
+    return {"mode": request_log.mode, "url": request_log.url}
 
 
 def env_list(env: dict[str, str]) -> list[dict[str, str]]:

@@ -23,6 +23,7 @@ from tempo_core.kubernetes import (
     KubernetesRuntimeOptions,
     artifact_annotations,
     batching_env,
+    cluster_logger,
     env_list,
     labels_for,
     storage_uri,
@@ -78,15 +79,24 @@ class InferenceServiceGenerator(ManifestGenerator):
         """One InferenceService per model, children first, each named after its model."""
         remote = _remote(options)
         return [
-            self.inference_service(servable, remote, options.batching if servable.name == model.name else None)
+            self.inference_service(
+                servable,
+                remote,
+                options.batching if servable.name == model.name else None,
+                cluster_logger(options.request_log, servable),
+            )
             for servable in servables_in_order(model)
         ]
 
     def inference_service(
-        self, model: Servable, remote: KubernetesOptions, batching: BatchingOptions | None = None
+        self,
+        model: Servable,
+        remote: KubernetesOptions,
+        batching: BatchingOptions | None = None,
+        logger: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """The InferenceService of one model (a pipeline's children are rendered separately), with MLServer's
-        adaptive batching when `batching` is given."""
+        adaptive batching when `batching` is given and KServe's request logger when `logger` is."""
         if len(service_name(model.name)) > _MAX_NAME:
             raise DeployError(
                 f"model '{model.name}': KServe would name its service '{service_name(model.name)}', longer than "
@@ -112,6 +122,8 @@ class InferenceServiceGenerator(ManifestGenerator):
             predictor["serviceAccountName"] = remote.serviceAccountName
         predictor["minReplicas"] = remote.replicas
         predictor["maxReplicas"] = max(remote.replicas, 1)
+        if logger is not None:
+            predictor["logger"] = logger
         if model.details.platform.is_custom_code:
             predictor["containers"] = [self._server_container(model, uri, remote, batching)]
         else:

@@ -16,7 +16,7 @@ from tempo_core.processes import free_port
 from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
 from tempo_core.signature import Signature
 from tempo_kfserving import codec
-from tempo_kfserving.settings import write_model_settings, write_server_settings
+from tempo_kfserving.settings import REQUEST_LOG_ENV, write_model_settings, write_server_settings
 
 __all__ = ["KFServingV2Protocol"]
 
@@ -123,7 +123,10 @@ class KFServingV2Protocol(Protocol):
                 *(self.ready_path(name) for name in (*(child.name for child in colocated), model.name)),
             ),
             # Emptied otherwise: a server with worker processes must not inherit a namespace from its deployer.
-            env={CHANNEL_ENV: channel_namespace() if channel else ""},
+            env={
+                CHANNEL_ENV: channel_namespace() if channel else "",
+                **({REQUEST_LOG_ENV: options.request_log.model_dump_json()} if options.request_log else {}),
+            },
             grpc_port=grpc_port,
             metrics_port=metrics_port,
         )

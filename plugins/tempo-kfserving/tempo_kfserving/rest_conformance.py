@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tempo_core.errors import ArgumentError
 
 __all__ = [
+    "infer_model",
     "install",
     "register_binary_handler",
     "binary_handler",
@@ -120,7 +121,7 @@ def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
     return "; ".join(problems) or "the request is invalid"
 
 
-def _infer_model(scope: Scope) -> str | None:
+def infer_model(scope: Scope) -> str | None:
     """The model name of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
@@ -178,7 +179,7 @@ class InferenceBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model_name = _infer_model(scope)
+        model_name = infer_model(scope)
         if model_name is None:
             health = _health_key(scope)
             if health is None:

@@ -7,15 +7,17 @@ MLServer's own command serves the same models without them: that is what a stock
 
 from __future__ import annotations
 
-from tempo_kfserving import grpc_conformance, rest_conformance
+from tempo_kfserving import grpc_conformance, request_log, rest_conformance
 
 __all__ = ["main"]
 
 
 def main() -> None:
-    """Install tempo's protocol fixes, then run MLServer's command line with this process's arguments."""
+    """Install tempo's protocol fixes (and the request log, when configured), then run MLServer's command line with
+    this process's arguments."""
     rest_conformance.install()
     grpc_conformance.install()
+    request_log.install()  # after the fixes: it sees the bodies as the client sent and received them
     from mlserver.cli import main as mlserver_main
 
     mlserver_main()

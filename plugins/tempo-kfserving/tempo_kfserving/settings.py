@@ -22,6 +22,7 @@ __all__ = [
     "implementation_for",
     "prepackaged_runtime",
     "TEMPO_IMPLEMENTATION",
+    "REQUEST_LOG_ENV",
 ]
 
 TEMPO_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
@@ -33,6 +34,9 @@ _PREPACKAGED = {
     ModelFramework.LightGBM: ("mlserver_lightgbm.LightGBMModel", "mlserver-lightgbm"),
     ModelFramework.MLFlow: ("mlserver_mlflow.MLflowRuntime", "mlserver-mlflow"),
 }
+
+# The launcher's request log reads its RequestLogOptions, as JSON, from this variable (tempo_kfserving.request_log).
+REQUEST_LOG_ENV = "TEMPO_REQUEST_LOG"
 
 
 def prepackaged_runtime(class_name: str) -> str | None:

@@ -21,6 +21,7 @@ from tempo_core import (
     Model,
     ModelFramework,
     PipelineModels,
+    RequestLogOptions,
     manifest,
     model,
     pipeline,
@@ -273,3 +274,29 @@ def test_only_the_deployed_model_is_batched_not_its_children() -> None:
 
     assert "env" not in iris["spec"]["predictor"]["model"]
     assert pipeline_document["spec"]["predictor"]["containers"][0]["env"][-2:] == BATCH_ENV
+
+
+def test_a_request_log_renders_kserves_logger_on_every_predictor(
+    kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
+) -> None:
+    child = Model(name="iris", platform=ModelFramework.SKLearn, uri="s3://models/iris")
+
+    @pipeline(name="labels", uri="s3://models/labels", models=PipelineModels(iris=child))
+    def labels(payload: np.ndarray) -> np.ndarray:
+        return labels.models.iris(payload)
+
+    logged = OPTIONS.model_copy(update={"request_log": RequestLogOptions(url="http://logger.logs/", mode="request")})
+    rendered = documents(labels, logged)
+
+    for document in rendered:
+        check_valid(document, kserve_schema, strict_kserve_schema)
+    assert [document["spec"]["predictor"]["logger"] for document in rendered] == [
+        {"mode": "request", "url": "http://logger.logs/"}
+    ] * 2
+
+
+def test_a_sampled_request_log_is_refused_for_the_cluster() -> None:
+    sampled = OPTIONS.model_copy(update={"request_log": RequestLogOptions(url="http://logger.logs/", sample=0.1)})
+
+    with pytest.raises(DeployError, match=r"the cluster's request logger sends every request.*set sample=1.0"):
+        documents(make_multiplier(Path("/tmp/never-used/multiplier"), 2), sampled)

@@ -20,6 +20,7 @@ from tempo_core.kubernetes import (
     KubernetesRuntimeOptions,
     artifact_annotations,
     batching_env,
+    cluster_logger,
     env_list,
     labels_for,
     storage_uri,
@@ -93,15 +94,24 @@ class SeldonDeploymentGenerator(ManifestGenerator):
         """One SeldonDeployment per model, children first, each named after its model."""
         remote = _remote(options)
         return [
-            self.deployment(servable, remote, options.batching if servable.name == model.name else None)
+            self.deployment(
+                servable,
+                remote,
+                options.batching if servable.name == model.name else None,
+                cluster_logger(options.request_log, servable),
+            )
             for servable in servables_in_order(model)
         ]
 
     def deployment(
-        self, model: Servable, remote: KubernetesOptions, batching: BatchingOptions | None = None
+        self,
+        model: Servable,
+        remote: KubernetesOptions,
+        batching: BatchingOptions | None = None,
+        logger: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """The SeldonDeployment of one model (a pipeline's children are rendered separately), with MLServer's
-        adaptive batching when `batching` is given."""
+        adaptive batching when `batching` is given and Seldon Core's request logger when `logger` is."""
         if len(service_name(model.name)) > _MAX_NAME:
             raise DeployError(
                 f"model '{model.name}': Seldon Core would name its service '{service_name(model.name)}', longer than "
@@ -123,6 +133,8 @@ class SeldonDeploymentGenerator(ManifestGenerator):
             graph["envSecretRefName"] = remote.authSecretName
         if remote.serviceAccountName:
             graph["serviceAccountName"] = remote.serviceAccountName
+        if logger is not None:
+            graph["logger"] = logger
         predictor: dict[str, Any] = {"name": PREDICTOR, "replicas": remote.replicas, "graph": graph}
         container = self._container(model, remote)
         if batching is not None:

@@ -16,7 +16,18 @@ import pytest
 import yaml
 from seldon_models import FRAMEWORKS, custom_class_model, custom_function_model, standard_model
 
-from tempo_core import BatchingOptions, Model, ModelFramework, PipelineModels, load, manifest, model, pipeline, save
+from tempo_core import (
+    BatchingOptions,
+    Model,
+    ModelFramework,
+    PipelineModels,
+    RequestLogOptions,
+    load,
+    manifest,
+    model,
+    pipeline,
+    save,
+)
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_seldon import SeldonCoreOptions, SeldonProtocol
@@ -295,3 +306,14 @@ def test_batching_over_the_seldon_protocol_is_refused() -> None:
 
     with pytest.raises(DeployError, match=r"model 'iris': adaptive batching is MLServer's.*use the V2 protocol"):
         documents(sklearn, BATCHED)
+
+
+def test_a_request_log_renders_seldons_logger_on_the_graph(
+    seldon_schema: dict[str, Any], strict_seldon_schema: dict[str, Any]
+) -> None:
+    logged = FULL_OPTIONS.model_copy(update={"request_log": RequestLogOptions(url="http://logger.logs/")})
+
+    (document,) = documents(standard_model(ModelFramework.SKLearn), logged)
+
+    check_valid(document, seldon_schema, strict_seldon_schema)
+    assert document["spec"]["predictors"][0]["graph"]["logger"] == {"mode": "all", "url": "http://logger.logs/"}
