@@ -79,6 +79,15 @@ class SeldonProtocol(Protocol):
                 f"({', '.join(child.name for child in colocated)}) cannot share it; deploy it with "
                 "LocalOptions(colocate=False)"
             )
+        unsupported = [
+            name for name, value in (("batching", options.batching), ("request_log", options.request_log)) if value
+        ]
+        if unsupported:
+            raise DeployError(
+                f"model '{model.name}' uses the Seldon protocol, served by seldon-core's microservice, which has no "
+                f"{' or '.join(unsupported)}; use the V2 protocol (leave protocol= unset), or drop "
+                f"{', '.join(name + '=' for name in unsupported)} from the options"
+            )
         return ServerLaunch(
             argv=microservice_argv(
                 model, artifact_folder, port, python=python, child_endpoints=child_endpoints, host=host

@@ -7,6 +7,8 @@ package). Requests are posted with `requests` the way a Seldon user writes them 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Dict, Tuple
@@ -15,8 +17,20 @@ import numpy as np
 import pytest
 import requests
 
-from tempo_core import Model, ModelFramework, deploy_local, model, predictmethod, save
-from tempo_core.errors import RemoteError
+from tempo_core import (
+    BatchingOptions,
+    LocalOptions,
+    Model,
+    ModelFramework,
+    PipelineModels,
+    RequestLogOptions,
+    deploy_local,
+    model,
+    pipeline,
+    predictmethod,
+    save,
+)
+from tempo_core.errors import DeployError, RemoteError
 from tempo_core.model import as_servable
 from tempo_core.remote import RemoteModel
 from tempo_docker import DockerOptions, build_image
@@ -271,9 +285,7 @@ def test_a_standard_sklearn_artifact_over_the_seldon_protocol(iris_artifacts: st
 
 
 @pytest.mark.docker
-def test_a_custom_model_in_a_container_over_the_seldon_protocol(
-    models: Dict[str, Any], base_image: str
-) -> None:
+def test_a_custom_model_in_a_container_over_the_seldon_protocol(models: Dict[str, Any], base_image: str) -> None:
     build_image(SERVING_IMAGE, base=base_image)  # this environment, seldon-core included
     options = DockerOptions(image=SERVING_IMAGE, namespace="tempo-seldon-test")
     labeller = models["labeller"]
@@ -289,3 +301,45 @@ def test_a_custom_model_in_a_container_over_the_seldon_protocol(
     assert (got[0].dtype, got[1]) == (expected[0].dtype, expected[1])
     assert by_hand.json()["jsonData"] == {"output0": [3], "output1": "one:1"}
     assert_seldon_bad_request(bad, "not JSON")
+
+
+def test_an_async_pipeline_over_the_seldon_protocol_runs_its_gathered_children_together(tmp_path: Path) -> None:
+    def make_sleeper(index: int) -> Any:
+        @model(name=f"sleeper-{index}", protocol=SeldonProtocol(), local_folder=str(tmp_path / f"sleeper-{index}"))
+        def sleeper(seconds: float) -> np.ndarray:
+            started = time.time()
+            time.sleep(seconds)
+            return np.array([started, time.time()])
+
+        return sleeper
+
+    sleepers = {f"s{index}": make_sleeper(index) for index in range(3)}
+
+    @pipeline(
+        name="fan-out",
+        protocol=SeldonProtocol(),
+        models=PipelineModels(**sleepers),
+        local_folder=str(tmp_path / "fan-out"),
+    )
+    async def fan_out(seconds: float) -> np.ndarray:
+        return np.stack(await asyncio.gather(*(getattr(fan_out.models, key)(seconds) for key in sleepers)))
+
+    with deploy_local(fan_out, LocalOptions(colocate=False)) as remote:
+        spans = remote.predict(0.5)
+
+    assert spans.shape == (3, 2)
+    assert spans[:, 0].max() < spans[:, 1].min(), "every child started before any ended"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("batching", BatchingOptions(max_batch_size=4, max_batch_time=0.01)),
+        ("request_log", RequestLogOptions(url="http://logger.logs/")),
+    ],
+)
+def test_what_seldon_cores_microservice_cannot_do_is_refused_before_it_starts(
+    models: Dict[str, Any], field: str, value: Any
+) -> None:
+    with pytest.raises(DeployError, match=rf"model 'doubler' uses the Seldon protocol.*has no {field}"):
+        deploy_local(models["doubler"], LocalOptions(**{field: value}))
