@@ -16,6 +16,7 @@ from tempo_core.kubernetes.manifests import (
     cluster_logger,
     env_list,
     labels_for,
+    resources_of,
     storage_uri,
     tempo_server_env,
 )
@@ -42,4 +43,5 @@ __all__ = [
     "env_list",
     "batching_env",
     "cluster_logger",
+    "resources_of",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tempo_core.artifact import artifact_digest
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
-from tempo_core.options import BatchingOptions, RequestLogOptions
+from tempo_core.options import BatchingOptions, RequestLogOptions, RuntimeOptions
+from tempo_core.pipeline import servables_in_order
 
 __all__ = [
     "ARTIFACT_ANNOTATION",
@@ -25,6 +27,8 @@ __all__ = [
     "env_list",
     "batching_env",
     "cluster_logger",
+    "Resource",
+    "resources_of",
 ]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -114,6 +118,28 @@ def cluster_logger(request_log: RequestLogOptions | None, model: Servable) -> di
             f"{request_log.sample}; set sample=1.0 for cluster options (sampling is for tempo's own servers)"
         )
     return {"mode": request_log.mode, "url": request_log.url}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One model the options put on the cluster, with what its resource carries beyond the model itself."""
+
+    servable: Servable
+    batching: BatchingOptions | None
+    logger: dict[str, str] | None
+
+
+def resources_of(model: Servable, options: RuntimeOptions) -> list[Resource]:
+    """Every model the options deploy, children first: each with the clusters' request logger, the deployed model
+    alone with the adaptive batching (a pipeline's children are not batched)."""
+    return [
+        Resource(
+            servable,
+            options.batching if servable.name == model.name else None,
+            cluster_logger(options.request_log, servable),
+        )
+        for servable in servables_in_order(model)
+    ]
 
 
 def env_list(env: dict[str, str]) -> list[dict[str, str]]:

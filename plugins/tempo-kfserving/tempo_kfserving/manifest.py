@@ -23,16 +23,16 @@ from tempo_core.kubernetes import (
     KubernetesRuntimeOptions,
     artifact_annotations,
     batching_env,
-    cluster_logger,
     env_list,
     labels_for,
+    resources_of,
     storage_uri,
     tempo_server_env,
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline, servables_in_order
+from tempo_core.pipeline import Pipeline
 from tempo_kfserving.endpoints import in_cluster_endpoint, service_name
 
 __all__ = ["InferenceServiceGenerator", "INFERENCE_SERVICE", "MODEL_FORMATS"]
@@ -79,13 +79,8 @@ class InferenceServiceGenerator(ManifestGenerator):
         """One InferenceService per model, children first, each named after its model."""
         remote = _remote(options)
         return [
-            self.inference_service(
-                servable,
-                remote,
-                options.batching if servable.name == model.name else None,
-                cluster_logger(options.request_log, servable),
-            )
-            for servable in servables_in_order(model)
+            self.inference_service(resource.servable, remote, resource.batching, resource.logger)
+            for resource in resources_of(model, options)
         ]
 
     def inference_service(
