@@ -13,6 +13,7 @@ import pytest
 
 from tempo_core import Model, ModelFramework, PipelineModels, deploy_local, model, pipeline, predictmethod, save
 from tempo_core.errors import ArgumentError, ArtifactError, ModelDefinitionError
+from tempo_test_support.user_models import make_fan_out, ran_together
 
 
 def make_adder():  # type: ignore[no-untyped-def]
@@ -339,38 +340,17 @@ def test_only_a_childs_name_takes_a_stub_and_only_a_function(child: str, value: 
         setattr(tagger.models, child, value)
 
 
-def make_sleeper(index: int):  # type: ignore[no-untyped-def]
-    @model(name=f"sleeper-{index}")
-    def sleeper(seconds: float) -> np.ndarray:
-        started = time.time()
-        time.sleep(seconds)
-        return np.array([started, time.time()])
-
-    return sleeper
-
-
-def make_fan_out(folder: Path | None = None):  # type: ignore[no-untyped-def]
-    sleepers = {f"s{index}": make_sleeper(index) for index in range(4)}
-
-    @pipeline(name="fan-out", models=PipelineModels(**sleepers), local_folder=str(folder) if folder else None)
-    async def fan_out(seconds: float) -> np.ndarray:
-        spans = await asyncio.gather(*(getattr(fan_out.models, key)(seconds) for key in sleepers))
-        return np.stack(spans)
-
-    return fan_out
-
-
 def test_an_async_pipeline_runs_the_children_it_gathers_at_the_same_time() -> None:
-    fan_out = make_fan_out()
+    fan_out = make_fan_out(None, children=4)
 
     spans = asyncio.run(fan_out(0.5))
 
     assert spans.shape == (4, 2)
-    assert spans[:, 0].max() < spans[:, 1].min(), "every child started before any finished"
+    assert ran_together(spans), "every child started before any finished"
 
 
 def test_an_async_pipelines_children_take_plain_and_async_stubs() -> None:
-    fan_out = make_fan_out()
+    fan_out = make_fan_out(None, children=4)
 
     async def later(seconds: float) -> np.ndarray:
         return np.array([1.0, 2.0])
@@ -383,7 +363,7 @@ def test_an_async_pipelines_children_take_plain_and_async_stubs() -> None:
 
 
 def test_a_plain_pipeline_cannot_call_an_async_one() -> None:
-    fan_out = make_fan_out()
+    fan_out = make_fan_out(None, children=4)
 
     with pytest.raises(ModelDefinitionError, match=r"pipeline 'outer' is a plain def, but its children fan-out are"):
 

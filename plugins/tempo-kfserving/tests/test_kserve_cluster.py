@@ -25,13 +25,14 @@ import numpy as np
 import pytest
 import yaml
 
-from tempo_core import deploy_remote, manifest, model, save, upload
+from tempo_core import deploy_remote, manifest, save, upload
 from tempo_core.model import as_servable
 from tempo_core.remote import RemoteModel
 from tempo_core.testing import assert_same_result
 from tempo_kfserving import KFServingOptions
 from tempo_test_support.cluster import EmulatedCluster
 from tempo_test_support.examples import CUSTOM_EXAMPLES, example_models
+from tempo_test_support.user_models import make_multiplier
 
 pytest_plugins = ["tempo_test_support.fixtures"]
 pytestmark = [pytest.mark.docker, pytest.mark.s3]
@@ -116,26 +117,18 @@ def test_a_custom_model_runs_on_the_stock_mlserver_image_from_its_environment_ta
     assert_same_result(result, custom(**arguments), f"{example} on KServe")
 
 
-def make_multiplier(folder: Path, factor: int) -> Any:
-    @model(name="multiplier", uri="s3://tempo/redeploy/multiplier", local_folder=str(folder))
-    def multiplier(values: np.ndarray) -> np.ndarray:
-        return values * factor
-
-    return multiplier
-
-
 def test_an_edited_model_uploaded_and_deployed_again_serves_the_new_code(
     clean_cluster: EmulatedCluster, cluster_options: KFServingOptions, tmp_path: Path
 ) -> None:
     """The operator replaces the pod only when the InferenceService changes: the artifact's digest, in the
     predictor's annotations, changes it. The emulated controller replaces a pod on any change of the spec; that
     KServe's rolls a new revision on a changed predictor annotation is KServe's documented behaviour, not checked."""
-    first = make_multiplier(tmp_path / "multiplier", 2)
+    first = make_multiplier(tmp_path / "multiplier", 2, uri="s3://tempo/redeploy/multiplier")
     upload(first, cluster_options)
     with deploy_remote(first, cluster_options) as remote:
         assert remote.predict(np.ones(2)).tolist() == [2.0, 2.0]
 
-        edited = make_multiplier(tmp_path / "multiplier", 3)
+        edited = make_multiplier(tmp_path / "multiplier", 3, uri="s3://tempo/redeploy/multiplier")
         upload(edited, cluster_options)
         again = deploy_remote(edited, cluster_options)
 

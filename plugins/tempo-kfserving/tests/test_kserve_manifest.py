@@ -31,6 +31,7 @@ from tempo_core import (
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable, as_servable
 from tempo_kfserving import KFServingOptions
+from tempo_test_support.user_models import make_multiplier
 from tempo_test_support.validation import manifest_errors, strict_schema
 
 SPECS = Path(__file__).parent / "specs"
@@ -209,24 +210,16 @@ def test_what_kserve_cannot_serve_is_refused_with_the_fix(
         manifest(servable, options)
 
 
-def make_multiplier(folder: Path, factor: int) -> Servable:
-    @model(name="multiplier", uri="s3://models/multiplier", local_folder=str(folder))
-    def multiplier(values: np.ndarray) -> np.ndarray:
-        return values * factor
-
-    return multiplier
-
-
 def test_the_saved_artifacts_digest_annotates_the_predictor_and_changes_with_an_edit(
     tmp_path: Path, kserve_schema: dict[str, Any], strict_kserve_schema: dict[str, Any]
 ) -> None:
-    assert "annotations" not in documents(make_multiplier(tmp_path / "multiplier", 2))[0]["spec"]["predictor"]
-    first = make_multiplier(tmp_path / "multiplier", 2)
+    first = make_multiplier(tmp_path / "multiplier", 2, uri="s3://models/multiplier")
+    assert "annotations" not in documents(first)[0]["spec"]["predictor"], "never saved"
     save(first, save_env=False)
     (saved,) = documents(first)
     check_valid(saved, kserve_schema, strict_kserve_schema)
 
-    edited = make_multiplier(tmp_path / "multiplier", 3)
+    edited = make_multiplier(tmp_path / "multiplier", 3, uri="s3://models/multiplier")
     save(edited, save_env=False)
     (resaved,) = documents(edited)
 
@@ -248,7 +241,7 @@ def test_batching_sets_mlservers_batch_variables_on_the_predictor(
 ) -> None:
     sklearn = Model(name="iris", platform=ModelFramework.SKLearn, uri="s3://models/iris")
     (prepackaged,) = documents(sklearn, BATCHED)
-    (custom,) = documents(make_multiplier(Path("/tmp/never-used/multiplier"), 2), BATCHED)
+    (custom,) = documents(make_multiplier(Path("/tmp/never-used/multiplier"), 2, uri="s3://models/multiplier"), BATCHED)
 
     for document in (prepackaged, custom):
         check_valid(document, kserve_schema, strict_kserve_schema)
@@ -299,4 +292,4 @@ def test_a_sampled_request_log_is_refused_for_the_cluster() -> None:
     sampled = OPTIONS.model_copy(update={"request_log": RequestLogOptions(url="http://logger.logs/", sample=0.1)})
 
     with pytest.raises(DeployError, match=r"the cluster's request logger sends every request.*set sample=1.0"):
-        documents(make_multiplier(Path("/tmp/never-used/multiplier"), 2), sampled)
+        documents(make_multiplier(Path("/tmp/never-used/multiplier"), 2, uri="s3://models/multiplier"), sampled)

@@ -23,6 +23,7 @@ from tempo_core.errors import DeployError, RemoteError, ServerNotReadyError
 from tempo_core.options import ClientOptions, LocalOptions
 from tempo_core.testing import assert_same_result
 from tempo_kfserving import KFServingOptions
+from tempo_test_support.user_models import make_multiplier
 
 pytestmark = pytest.mark.server
 
@@ -195,14 +196,6 @@ def test_a_server_that_dies_at_start_is_reported_with_its_last_lines(tmp_path: P
         deploy_local(broken, LocalOptions(startup_timeout=30))
     assert time.monotonic() - started < 30
     assert server_pids() == set()
-
-
-def make_multiplier(folder: Path, factor: int):  # type: ignore[no-untyped-def]
-    @model(name="multiplier", local_folder=str(folder))
-    def multiplier(values: np.ndarray) -> np.ndarray:
-        return values * factor
-
-    return multiplier
 
 
 def test_a_second_deploy_of_an_unchanged_model_reuses_its_server(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from tempo_core import (
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_seldon import SeldonCoreOptions, SeldonProtocol
+from tempo_test_support.user_models import make_multiplier
 from tempo_test_support.validation import manifest_errors, strict_schema
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -250,23 +251,15 @@ def test_a_nested_pipeline_lists_every_model_once_innermost_first(iris_artifacts
     assert names == ["test-iris-sklearn", "test-iris-xgboost", "classifier", "router"]
 
 
-def make_multiplier(folder: Path, factor: int) -> Servable:
-    @model(name="multiplier", uri="s3://models/multiplier", local_folder=str(folder))
-    def multiplier(values: np.ndarray) -> np.ndarray:
-        return values * factor
-
-    return multiplier
-
-
 def test_the_saved_artifacts_digest_annotates_the_pod_and_changes_with_an_edit(
     tmp_path: Path, seldon_schema: dict[str, Any], strict_seldon_schema: dict[str, Any]
 ) -> None:
-    first = make_multiplier(tmp_path / "multiplier", 2)
+    first = make_multiplier(tmp_path / "multiplier", 2, uri="s3://models/multiplier")
     save(first, save_env=False)
     (saved,) = documents(first, FULL_OPTIONS)
     check_valid(saved, seldon_schema, strict_seldon_schema)
 
-    edited = make_multiplier(tmp_path / "multiplier", 3)
+    edited = make_multiplier(tmp_path / "multiplier", 3, uri="s3://models/multiplier")
     save(edited, save_env=False)
     (resaved,) = documents(edited, FULL_OPTIONS)
 
@@ -288,7 +281,10 @@ BATCH_ENV = [
 
 @pytest.mark.parametrize(
     "servable",
-    [standard_model(ModelFramework.SKLearn), make_multiplier(Path("/tmp/never-used/multiplier"), 2)],
+    [
+        standard_model(ModelFramework.SKLearn),
+        make_multiplier(Path("/tmp/never-used/multiplier"), 2, uri="s3://models/multiplier"),
+    ],
     ids=["prepackaged", "custom"],
 )
 def test_batching_sets_mlservers_batch_variables_on_the_models_container(

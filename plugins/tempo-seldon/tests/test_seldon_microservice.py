@@ -7,8 +7,6 @@ package). Requests are posted with `requests` the way a Seldon user writes them 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Dict, Tuple
@@ -22,11 +20,9 @@ from tempo_core import (
     LocalOptions,
     Model,
     ModelFramework,
-    PipelineModels,
     RequestLogOptions,
     deploy_local,
     model,
-    pipeline,
     predictmethod,
     save,
 )
@@ -35,6 +31,7 @@ from tempo_core.model import as_servable
 from tempo_core.remote import RemoteModel
 from tempo_docker import DockerOptions, build_image
 from tempo_seldon import SeldonProtocol
+from tempo_test_support.user_models import make_fan_out, ran_together
 
 pytest_plugins = ["tempo_test_support.fixtures"]
 
@@ -304,31 +301,13 @@ def test_a_custom_model_in_a_container_over_the_seldon_protocol(models: Dict[str
 
 
 def test_an_async_pipeline_over_the_seldon_protocol_runs_its_gathered_children_together(tmp_path: Path) -> None:
-    def make_sleeper(index: int) -> Any:
-        @model(name=f"sleeper-{index}", protocol=SeldonProtocol(), local_folder=str(tmp_path / f"sleeper-{index}"))
-        def sleeper(seconds: float) -> np.ndarray:
-            started = time.time()
-            time.sleep(seconds)
-            return np.array([started, time.time()])
-
-        return sleeper
-
-    sleepers = {f"s{index}": make_sleeper(index) for index in range(3)}
-
-    @pipeline(
-        name="fan-out",
-        protocol=SeldonProtocol(),
-        models=PipelineModels(**sleepers),
-        local_folder=str(tmp_path / "fan-out"),
-    )
-    async def fan_out(seconds: float) -> np.ndarray:
-        return np.stack(await asyncio.gather(*(getattr(fan_out.models, key)(seconds) for key in sleepers)))
+    fan_out = make_fan_out(tmp_path, protocol=SeldonProtocol())
 
     with deploy_local(fan_out, LocalOptions(colocate=False)) as remote:
         spans = remote.predict(0.5)
 
     assert spans.shape == (3, 2)
-    assert spans[:, 0].max() < spans[:, 1].min(), "every child started before any ended"
+    assert ran_together(spans), "every child started before any ended"
 
 
 @pytest.mark.parametrize(
