@@ -97,7 +97,9 @@ def start_bare_server(workdir: Path) -> tuple[ServerProcess, str]:
                 "host": "127.0.0.1",
                 "http_port": port,
                 "grpc_port": free_port(),
-                "metrics_endpoint": None,
+                # Metrics on, on a port of their own, as tempo serves them by default.
+                "metrics_endpoint": "/metrics",
+                "metrics_port": free_port(),
                 "parallel_workers": 0,
                 "metrics_dir": str(workdir / ".metrics"),
                 "environments_dir": str(workdir / ".envs"),
