@@ -32,7 +32,7 @@ from tempo_core.testing import assert_same_result
 from tempo_kfserving import KFServingOptions
 from tempo_test_support.cluster import EmulatedCluster
 from tempo_test_support.examples import CUSTOM_EXAMPLES, example_models
-from tempo_test_support.user_models import make_multiplier
+from tempo_test_support.user_models import make_fan_out, make_multiplier, ran_together
 
 pytest_plugins = ["tempo_test_support.fixtures"]
 pytestmark = [pytest.mark.docker, pytest.mark.s3]
@@ -133,3 +133,16 @@ def test_an_edited_model_uploaded_and_deployed_again_serves_the_new_code(
         again = deploy_remote(edited, cluster_options)
 
         assert again.predict(np.ones(2)).tolist() == [3.0, 3.0]
+
+
+def test_an_async_pipeline_on_kserve_calls_the_children_it_gathers_at_the_same_time(
+    clean_cluster: EmulatedCluster, cluster_options: KFServingOptions, tmp_path: Path
+) -> None:
+    fan_out = make_fan_out(tmp_path, uri="s3://tempo/async")
+    upload(fan_out, cluster_options)
+
+    with deploy_remote(fan_out, cluster_options) as remote:
+        spans = remote.predict(0.5)
+
+    assert spans.shape == (3, 2)
+    assert ran_together(spans), "each child's pod started its call before any ended"

@@ -27,14 +27,18 @@ def make_multiplier(folder: Path, factor: int, uri: str | None = None) -> Any:
     return multiplier
 
 
-def make_fan_out(folder: Path | None, children: int = 3, protocol: Protocol | None = None) -> Any:
+def make_fan_out(
+    folder: Path | None, children: int = 3, protocol: Protocol | None = None, uri: str | None = None
+) -> Any:
     """An async pipeline `fan-out` that gathers `children` children (`sleeper-<i>`); each sleeps the seconds it is
-    called with and returns when it started and ended, so a test can tell the calls ran together."""
+    called with and returns when it started and ended, so a test can tell the calls ran together. With `uri`, each
+    model's artifact goes to `<uri>/<its name>`."""
 
     def make_sleeper(index: int) -> Any:
         @model(
             name=f"sleeper-{index}",
             protocol=protocol,
+            uri=f"{uri}/sleeper-{index}" if uri else None,
             local_folder=str(folder / f"sleeper-{index}") if folder else None,
         )
         def sleeper(seconds: float) -> np.ndarray:
@@ -49,6 +53,7 @@ def make_fan_out(folder: Path | None, children: int = 3, protocol: Protocol | No
     @pipeline(
         name="fan-out",
         protocol=protocol,
+        uri=f"{uri}/fan-out" if uri else None,
         models=PipelineModels(**sleepers),
         local_folder=str(folder / "fan-out") if folder else None,
     )
