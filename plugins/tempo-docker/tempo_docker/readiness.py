@@ -15,7 +15,8 @@ from tempo_docker.container import published_endpoint
 __all__ = ["wait_for_server", "last_lines"]
 
 _POLL_SECONDS = 0.1
-_LOG_LINES = 20
+# Enough to reach a failed load past the shutdown lines of MLServer's REST, gRPC and metrics servers.
+_LOG_LINES = 50
 
 
 def last_lines(container: Container, count: int = _LOG_LINES) -> str:

@@ -76,7 +76,11 @@ def _tensor(name: str) -> st.SearchStrategy[dict[str, Any]]:
             "name": st.just(name),
             "datatype": st.sampled_from(["FP32", "FP64", "INT64", "BYTES", "BOOL", "FP16", "UINT8"]),
             "shape": st.lists(st.integers(min_value=-2, max_value=5), max_size=3),
-            "data": st.lists(st.one_of(st.floats(allow_nan=False), st.integers(), st.text(max_size=3)), max_size=8),
+            # Finite floats only: JSON has no NaN or infinity, so a client could not even send them.
+            "data": st.lists(
+                st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.text(max_size=3)),
+                max_size=8,
+            ),
         }
     )
 
