@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tempo_core.artifact import MANIFEST_FILE, ensure_saved, read_manifest
+from tempo_core.artifact import INDEX_FILE, ensure_saved, read_index
 from tempo_core.errors import DeployError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.manifest import to_yaml
@@ -30,8 +30,8 @@ __all__ = [
 
 
 def runtime_for(options: RuntimeOptions) -> Runtime:
-    """A runtime of the kind the options name (`LocalOptions` -> local, `DockerOptions` -> docker, ...)."""
-    return get_plugins().runtimes.get(options.runtime)(options)
+    """A runtime of the kind the options' class is for (`LocalOptions` -> local, `DockerOptions` -> docker, ...)."""
+    return get_plugins().runtime_for(options)(options)
 
 
 def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
@@ -45,14 +45,16 @@ def deploy(obj: Any, options: RuntimeOptions) -> RemoteModel:
     require_batchable(servable, options)
     ensure_saved(servable)
     require_server_environments(servable, options)
+    # The runtime and the protocol are found before anything is started: a missing plugin leaves nothing running.
     runtime = runtime_for(options)
+    protocol = protocol_of(servable)
     runtime.deploy(servable)
     try:
         runtime.wait_ready(servable)
     except BaseException:
         runtime.undeploy(servable)
         raise
-    return RemoteModel(servable, runtime, protocol_of(servable))
+    return RemoteModel(servable, runtime, protocol)
 
 
 def deploy_local(obj: Any, options: RuntimeOptions | None = None) -> RemoteModel:
@@ -99,7 +101,8 @@ def manifest(obj: Any, options: RuntimeOptions) -> str:
     servable = as_servable(obj)
     if options.manifest_target is None:
         raise DeployError(
-            f"the {options.runtime} runtime applies no manifests; pass SeldonCoreOptions(...) or KFServingOptions(...)"
+            f"{type(options).__name__} are options of a runtime that applies no manifests; pass SeldonCoreOptions(...) "
+            "or KFServingOptions(...)"
         )
     require_batchable(servable, options)
     require_server_environments(servable, options)
@@ -133,9 +136,9 @@ def require_server_environments(servable: Servable, options: RuntimeOptions) -> 
     problems = []
     for item in servables_in_order(servable):
         folder = item.details.local_folder
-        if not item.details.platform.is_custom_code or not folder or not (Path(folder) / MANIFEST_FILE).is_file():
+        if not item.details.platform.is_custom_code or not folder or not (Path(folder) / INDEX_FILE).is_file():
             continue
-        saved = read_manifest(folder, verify_environment=False)
+        saved = read_index(folder, verify_environment=False)
         built = saved.server_environment
         if saved.environment is None:
             problems.append(f"model '{item.name}' was saved without its environment (save it with save_env=True)")

@@ -1,4 +1,4 @@
-"""Saving a model into its folder (code, environment, manifest of hashes) and loading it back."""
+"""Saving a model into its folder (code, environment, index of hashes) and loading it back."""
 
 from __future__ import annotations
 
@@ -36,18 +36,18 @@ __all__ = [
     "is_up_to_date",
     "ensure_saved",
     "artifact_digest",
-    "read_manifest",
-    "write_manifest",
-    "ArtifactManifest",
+    "read_index",
+    "write_index",
+    "ArtifactIndex",
     "ServerEnvironmentRecord",
-    "MANIFEST_FILE",
+    "INDEX_FILE",
     "CODE_FILE",
     "SERVER_TARBALL",
 ]
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_FILE = "tempo.json"
+INDEX_FILE = "tempo.json"
 CODE_FILE = "model.pickle"
 ENVIRONMENT_DIR = "environment"
 # The environment the stock MLServer image unpacks and activates before serving (its MLSERVER_ENV_TARBALL).
@@ -65,7 +65,7 @@ class ServerEnvironmentRecord(BaseModel):
     sha256: str
 
 
-class ArtifactManifest(BaseModel):
+class ArtifactIndex(BaseModel):
     """What `tempo.json` records: the model's details, the versions that saved it, and every file's sha256."""
 
     tempo_version: str
@@ -148,14 +148,14 @@ def _folder_of(servable: Servable) -> Path:
 
 
 def is_up_to_date(obj: Any) -> bool:
-    """Whether the model's folder holds what saving it now would write: a manifest, with the same details and, for
+    """Whether the model's folder holds what saving it now would write: an index, with the same details and, for
     custom code, the same pickled code (a model loaded from the folder counts as the same); children too."""
     servable = as_servable(obj)
     folder = servable.details.local_folder
     if not folder:
         return False
     try:
-        saved = ArtifactManifest.model_validate_json((Path(folder) / MANIFEST_FILE).read_bytes())
+        saved = ArtifactIndex.model_validate_json((Path(folder) / INDEX_FILE).read_bytes())
     except (OSError, ValueError):
         return False
     if isinstance(servable, Pipeline) and not all(is_up_to_date(child) for child in servable.models):
@@ -176,17 +176,17 @@ def ensure_saved(obj: Any) -> None:
         return
     folder = servable.details.local_folder
     try:
-        previous = ArtifactManifest.model_validate_json((Path(folder or "") / MANIFEST_FILE).read_bytes())
+        previous = ArtifactIndex.model_validate_json((Path(folder or "") / INDEX_FILE).read_bytes())
     except (OSError, ValueError):
         previous = None
     save(servable, save_env=previous is None or previous.environment is not None)
 
 
 def artifact_digest(folder: str | os.PathLike[str]) -> str | None:
-    """A sha256 of what a saved folder's manifest lists (code, environment, files; not the environment.tar.gz
+    """A sha256 of what a saved folder's index lists (code, environment, files; not the environment.tar.gz
     built from them), or None for a folder never saved: it changes exactly when the artifact does."""
     try:
-        files = ArtifactManifest.model_validate_json((Path(folder) / MANIFEST_FILE).read_bytes()).files
+        files = ArtifactIndex.model_validate_json((Path(folder) / INDEX_FILE).read_bytes()).files
     except (OSError, ValueError):
         return None
     listed = sorted((path, digest) for path, digest in files.items() if path != SERVER_TARBALL)
@@ -224,7 +224,7 @@ def _capture_environment(servable: CustomModel, folder: Path, staging: Path, mod
 
 
 def save(obj: Any, save_env: bool = True) -> Path:
-    """Save a model into its `local_folder`: its pickled code, its environment and a manifest of hashes.
+    """Save a model into its `local_folder`: its pickled code, its environment and an index of hashes.
 
     A pipeline's children are saved too, each into its own folder, and the pipeline keeps references
     to them rather than their code. Everything is written to a staging folder first and put in place
@@ -247,7 +247,7 @@ def save(obj: Any, save_env: bool = True) -> Path:
     try:
         staged, stale_tarball = _stage(servable, folder, staging, save_env)
         _commit(staging, folder, staged)
-        if stale_tarball:  # after the manifest that no longer lists it
+        if stale_tarball:  # after the index that no longer lists it
             (folder / SERVER_TARBALL).unlink(missing_ok=True)
     except OSError as exc:
         raise ArtifactError(
@@ -260,10 +260,10 @@ def save(obj: Any, save_env: bool = True) -> Path:
 
 
 def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> tuple[list[str], bool]:
-    """Write the new code, environment and manifest into `staging`; return what replaces what in `folder`, and
+    """Write the new code, environment and index into `staging`; return what replaces what in `folder`, and
     whether the folder's environment.tar.gz is stale (built from another environment) and goes."""
     staged: list[str] = []
-    unlisted = {MANIFEST_FILE}
+    unlisted = {INDEX_FILE}
     environment = None
     server_environment = None
     custom = isinstance(servable, CustomModel)
@@ -283,7 +283,7 @@ def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> t
     files.update({path.relative_to(staging).as_posix(): sha256_of(path) for path in iter_files(staging, skip=set())})
     if server_environment is not None:
         files[SERVER_TARBALL] = server_environment.sha256
-    manifest = ArtifactManifest(
+    index = ArtifactIndex(
         tempo_version=__version__,
         python_version=_PYTHON,
         details=servable.details,
@@ -295,15 +295,15 @@ def _stage(servable: Servable, folder: Path, staging: Path, save_env: bool) -> t
         server_environment=server_environment,
         files=dict(sorted(files.items())),
     )
-    (staging / MANIFEST_FILE).write_bytes(manifest.model_dump_json(indent=2).encode())
+    (staging / INDEX_FILE).write_bytes(index.model_dump_json(indent=2).encode())
     stale = custom and server_environment is None and (folder / SERVER_TARBALL).exists()
-    return [*staged, MANIFEST_FILE], stale
+    return [*staged, INDEX_FILE], stale
 
 
 def _kept_server_environment(folder: Path, environment: dict[str, Any] | None) -> ServerEnvironmentRecord | None:
     """The record of the folder's environment.tar.gz when it was built from the environment just saved."""
     try:
-        previous = ArtifactManifest.model_validate_json((folder / MANIFEST_FILE).read_bytes()).server_environment
+        previous = ArtifactIndex.model_validate_json((folder / INDEX_FILE).read_bytes()).server_environment
     except (OSError, ValueError):
         return None
     if previous is None or environment is None or environment.get("content_hash") != previous.environment_hash:
@@ -312,7 +312,7 @@ def _kept_server_environment(folder: Path, environment: dict[str, Any] | None) -
 
 
 def _commit(staging: Path, folder: Path, staged: list[str]) -> None:
-    """Put the staged entries in place by renames, the manifest last."""
+    """Put the staged entries in place by renames, the index last."""
     for name in staged:
         if (staging / name).is_dir():
             replace_folder(staging / name, folder / name)
@@ -320,21 +320,21 @@ def _commit(staging: Path, folder: Path, staged: list[str]) -> None:
             os.replace(staging / name, folder / name)
 
 
-def read_manifest(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> ArtifactManifest:
+def read_index(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> ArtifactIndex:
     """Read and check a folder's `tempo.json`; every file it lists must be present with the same sha256.
 
     `verify_environment=False` skips the saved environment's files and environment.tar.gz, for a server that
     already runs in that environment.
     """
     root = Path(folder)
-    path = root / MANIFEST_FILE
+    path = root / INDEX_FILE
     if not path.is_file():
-        raise ArtifactError(f"{root} is not a saved tempo artifact: {MANIFEST_FILE} is missing; save the model first")
+        raise ArtifactError(f"{root} is not a saved tempo artifact: {INDEX_FILE} is missing; save the model first")
     try:
-        manifest = ArtifactManifest.model_validate_json(path.read_bytes())
+        index = ArtifactIndex.model_validate_json(path.read_bytes())
     except ValueError as exc:
-        raise ArtifactIntegrityError(f"{path} is not a valid tempo manifest ({exc}); save the model again") from None
-    for relative, expected in manifest.files.items():
+        raise ArtifactIntegrityError(f"{path} is not a valid tempo index ({exc}); save the model again") from None
+    for relative, expected in index.files.items():
         if not verify_environment and (relative.startswith(ENVIRONMENT_DIR + "/") or relative == SERVER_TARBALL):
             continue
         file = root / relative
@@ -344,19 +344,19 @@ def read_manifest(folder: str | os.PathLike[str], *, verify_environment: bool = 
             )
         if sha256_of(file) != expected:
             raise ArtifactIntegrityError(
-                f"artifact {root} was changed after saving: the sha256 of {relative} does not match its manifest; "
+                f"artifact {root} was changed after saving: the sha256 of {relative} does not match its index; "
                 "save or download it again from a trusted source"
             )
-    return manifest
+    return index
 
 
-def write_manifest(folder: Path, manifest: ArtifactManifest) -> None:
-    """Replace the folder's `tempo.json` with `manifest` at once, so that readers see the old one or the new."""
-    atomic_write_bytes(folder / MANIFEST_FILE, manifest.model_dump_json(indent=2).encode())
+def write_index(folder: Path, index: ArtifactIndex) -> None:
+    """Replace the folder's `tempo.json` with `index` at once, so that readers see the old one or the new."""
+    atomic_write_bytes(folder / INDEX_FILE, index.model_dump_json(indent=2).encode())
 
 
 def load(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> Servable:
-    """Load a saved model from `folder`, after checking every file against the manifest's hashes.
+    """Load a saved model from `folder`, after checking every file against the index's hashes.
 
     A server that already runs in the saved environment passes `verify_environment=False`: its wheels
     were checked when the environment was built, and hashing them again at every start costs seconds.
@@ -364,26 +364,26 @@ def load(folder: str | os.PathLike[str], *, verify_environment: bool = True) -> 
     A tempo artifact is code: load only folders that come from a trusted source.
     """
     root = Path(folder).absolute()
-    manifest = read_manifest(root, verify_environment=verify_environment)
-    if manifest.python_version != _PYTHON:
+    index = read_index(root, verify_environment=verify_environment)
+    if index.python_version != _PYTHON:
         warnings.warn(
-            f"{root} was saved with Python {manifest.python_version} and is loaded with Python {_PYTHON}; "
+            f"{root} was saved with Python {index.python_version} and is loaded with Python {_PYTHON}; "
             "pickled code may not load or behave the same",
             stacklevel=2,
         )
-    details = manifest.details.model_copy(update={"local_folder": str(root)})
+    details = index.details.model_copy(update={"local_folder": str(root)})
     if not details.platform.is_custom_code:
         model = Model(name=details.name, platform=details.platform, local_folder=details.local_folder, uri=details.uri)
         model.details = details
-        if manifest.protocol is not None:
+        if index.protocol is not None:
             from tempo_core.plugins import get_plugins
 
-            model.protocol = get_plugins().protocols.get(manifest.protocol)()
+            model.protocol = get_plugins().protocols.get(index.protocol)()
         return model
     with open(root / CODE_FILE, "rb") as handle:
         servable = _ArtifactUnpickler(handle).load()
     if not isinstance(servable, CustomModel):
         raise ArtifactError(f"{root / CODE_FILE} does not hold a tempo model; save the model again")
     servable.details = details
-    servable.loaded_code_sha256 = manifest.files.get(CODE_FILE)
+    servable.loaded_code_sha256 = index.files.get(CODE_FILE)
     return servable

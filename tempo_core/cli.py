@@ -16,21 +16,19 @@ from typing import Any
 
 import click
 
-from tempo_core.artifact import read_manifest, save
-from tempo_core.cli_loading import CliUsageError, import_model, read_data, read_options, runtime_name, to_json
-from tempo_core.details import ModelDetails
-from tempo_core.errors import DeployError, TempoError
-from tempo_core.frameworks import ModelFramework
-from tempo_core.local_runtime import LocalRuntime, protocol_of
+from tempo_core.api import runtime_for
+from tempo_core.artifact import read_index, save
+from tempo_core.cli_loading import CliUsageError, import_model, read_data, read_options, to_json
+from tempo_core.errors import DeployError, PluginError, TempoError
+from tempo_core.local_runtime import protocol_of
 from tempo_core.model import Servable
 from tempo_core.plugins import get_plugins
 from tempo_core.reference import ModelReference
 from tempo_core.remote import ProtocolClient
 from tempo_core.runtime import Runtime
-from tempo_core.signature import Signature
 from tempo_core.version import __version__
 
-__all__ = ["main", "cli", "run"]
+__all__ = ["main", "cli", "run", "TempoGroup"]
 
 TARGET = click.argument("target", metavar="MODULE:OBJECT")
 RUNTIME = click.option(
@@ -48,7 +46,30 @@ OPTIONS = click.option(
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TempoGroup(click.Group):
+    """The `tempo` command: its own subcommands, and the ones plugins register, loaded only when asked for, so that
+    `tempo --help` and tempo's own commands work when an installed plugin is broken."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A subcommand of tempo's own, else a plugin's (loading the plugins)."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        commands = get_plugins().commands
+        return commands.get(cmd_name) if cmd_name in commands else None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """tempo's own subcommands and the plugins' ones; a plugin that fails to load is reported, not fatal."""
+        own = super().list_commands(ctx)
+        try:
+            registered = get_plugins().commands.names()
+        except PluginError as exc:
+            click.echo(f"Warning: plugins' commands are not listed: {exc}", err=True)
+            registered = []
+        return sorted({*own, *registered})
+
+
+@click.group(cls=TempoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tempo")
 def cli() -> None:
     """Define, save, serve and deploy machine-learning models and pipelines.
@@ -75,7 +96,7 @@ def plugins(as_json: bool) -> None:
 @TARGET
 @click.option("--no-env", is_flag=True, help="Save the code only, not the environment that runs it.")
 def save_command(target: str, no_env: bool) -> None:
-    """Save a model into its local_folder: code, environment and a manifest of hashes."""
+    """Save a model into its local_folder: code, environment and an index of hashes."""
     click.echo(str(save(import_model(target), save_env=not no_env)))
 
 
@@ -91,13 +112,14 @@ def deploy(target: str, runtime: str, options_file: Path | None, as_json: bool) 
     """
     from tempo_core.api import deploy as deploy_model
 
-    options_class = get_plugins().runtimes.get(runtime_name(runtime)).options_class
+    options_class = get_plugins().runtime_named(runtime).options_class
     # Servers outlive this command where the runtime would otherwise stop them at exit.
     overrides: dict[str, Any] = {"detach": True} if "detach" in options_class.model_fields else {}
     options = read_options(runtime, options_file, **overrides)
     remote = deploy_model(import_model(target), options)
     if as_json:
-        click.echo(json.dumps({"name": remote.name, "runtime": options.runtime, "endpoint": remote.endpoint}))
+        runtime_used = remote.runtime.name if remote.runtime is not None else runtime
+        click.echo(json.dumps({"name": remote.name, "runtime": runtime_used, "endpoint": remote.endpoint}))
     else:
         click.echo(f"{remote.name} is ready at {remote.endpoint}")
 
@@ -117,9 +139,9 @@ def _deployed_model(model: str, runtime: Runtime) -> tuple[Servable, str]:
             f"the {runtime.name} runtime does not know where model '{model}' is saved on this machine; "
             "name it by its code instead: `tempo predict MODULE:OBJECT ...`"
         )
-    manifest = read_manifest(entry.folder, verify_environment=False)  # only its details are read here
-    protocol = get_plugins().protocols.get(manifest.protocol)() if manifest.protocol else None
-    return ModelReference(manifest.details, protocol), entry.endpoint
+    index = read_index(entry.folder, verify_environment=False)  # only its details are read here
+    protocol = get_plugins().protocols.get(index.protocol)() if index.protocol else None
+    return ModelReference(index.details, protocol), entry.endpoint
 
 
 @cli.command()
@@ -134,7 +156,7 @@ def predict(model: str, data: str, runtime: str, options_file: Path | None) -> N
     and docker do); MODULE:OBJECT takes the model from your code, for any runtime.
     """
     options = read_options(runtime, options_file)
-    servable, endpoint = _deployed_model(model, get_plugins().runtimes.get(options.runtime)(options))
+    servable, endpoint = _deployed_model(model, runtime_for(options))
     client = ProtocolClient(servable, protocol_of(servable), endpoint)
     try:
         click.echo(json.dumps(to_json(client(read_data(data, servable.signature)))))
@@ -149,7 +171,7 @@ def predict(model: str, data: str, runtime: str, options_file: Path | None) -> N
 def list_command(runtime: str, options_file: Path | None, as_json: bool) -> None:
     """List the models a runtime serves (local: every process on this machine)."""
     options = read_options(runtime, options_file)
-    deployed = get_plugins().runtimes.get(options.runtime)(options).list()
+    deployed = runtime_for(options).list()
     if as_json:
         click.echo(json.dumps([entry.model_dump() for entry in deployed], indent=2))
         return
@@ -165,13 +187,7 @@ def list_command(runtime: str, options_file: Path | None, as_json: bool) -> None
 @OPTIONS
 def undeploy(name: str, runtime: str, options_file: Path | None) -> None:
     """Stop a deployed model and remove what its deploy started."""
-    options = read_options(runtime, options_file)
-    runtime_object = get_plugins().runtimes.get(options.runtime)(options)
-    if isinstance(runtime_object, LocalRuntime):
-        runtime_object.undeploy_name(name)
-    else:
-        details = ModelDetails(name=name, platform=ModelFramework.Custom, signature=Signature(inputs=(), outputs=()))
-        runtime_object.undeploy(ModelReference(details))
+    runtime_for(read_options(runtime, options_file)).undeploy_name(name)
     click.echo(f"{name} undeployed")
 
 
@@ -240,12 +256,6 @@ def run(build: Callable[[], click.Command], prog_name: str) -> None:
         sys.exit(1)
 
 
-def _with_plugin_commands() -> click.Command:
-    for entry in get_plugins().commands:
-        cli.add_command(entry.obj, entry.name)
-    return cli
-
-
 def main() -> None:
     """Run `tempo`, with the commands plugins register."""
-    run(_with_plugin_commands, "tempo")
+    run(lambda: cli, "tempo")

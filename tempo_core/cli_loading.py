@@ -28,7 +28,6 @@ __all__ = [
     "to_json",
     "echo_secrets",
     "RCLONE_CONFIG_OPTION",
-    "RUNTIME_ALIASES",
     "CliUsageError",
 ]
 
@@ -40,8 +39,6 @@ RCLONE_CONFIG_OPTION = click.option(
     show_default=True,
     help="The rclone config whose remote(s) hold the credentials.",
 )
-# Short names the CLI accepts for the registered runtimes.
-RUNTIME_ALIASES = {"seldon": "seldon-k8s", "kserve": "kserve-k8s"}
 
 
 class CliUsageError(TempoError):
@@ -87,14 +84,9 @@ def import_model(target: str) -> Servable:
     return as_servable(obj)
 
 
-def runtime_name(name: str) -> str:
-    """The registered runtime name for a CLI name (`seldon` -> `seldon-k8s`)."""
-    return RUNTIME_ALIASES.get(name, name)
-
-
 def read_options(runtime: str, options_file: Path | None, **overrides: Any) -> RuntimeOptions:
     """Build the runtime's options from a YAML or JSON file, validated by the runtime's own options class."""
-    runtime_class = get_plugins().runtimes.get(runtime_name(runtime))
+    runtime_class = get_plugins().runtime_named(runtime)
     fields: dict[str, Any] = {}
     if options_file is not None:
         try:
@@ -105,7 +97,6 @@ def read_options(runtime: str, options_file: Path | None, **overrides: Any) -> R
             raise CliUsageError(f"{options_file} must hold a mapping of option names to values")
         fields.update(loaded)
     fields.update(overrides)
-    fields.setdefault("runtime", runtime_class.name)
     try:
         return runtime_class.options_class(**fields)
     except ValidationError as exc:

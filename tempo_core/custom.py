@@ -16,7 +16,7 @@ from tempo_core.options import RuntimeOptions
 from tempo_core.signature import BoundCall
 
 if TYPE_CHECKING:
-    from tempo_core.protocol import Protocol
+    from tempo_core.protocol import WireProtocol
 
 __all__ = ["CustomModel", "PREDICT_MARKER"]
 
@@ -35,7 +35,7 @@ class CustomModel(Servable):
         self,
         code: Callable[..., Any] | type,
         details: ModelDetails,
-        protocol: Protocol | None = None,
+        protocol: WireProtocol | None = None,
         runtime_options: RuntimeOptions | None = None,
         predict_method: str | None = None,
     ) -> None:

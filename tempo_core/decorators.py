@@ -15,7 +15,7 @@ from tempo_core.pipeline import Pipeline, PipelineModels
 from tempo_core.signature import signature_from_function
 
 if TYPE_CHECKING:
-    from tempo_core.protocol import Protocol
+    from tempo_core.protocol import WireProtocol
 
 __all__ = ["model", "pipeline", "predictmethod"]
 
@@ -54,7 +54,7 @@ def _decorate(
     model_class: type[CustomModel],
     name: str,
     platform: ModelFramework,
-    protocol: Protocol | None,
+    protocol: WireProtocol | None,
     uri: str | None,
     local_folder: str | None,
     inputs: Any,
@@ -100,7 +100,7 @@ def _decorate(
 def model(
     name: str,
     platform: ModelFramework = ModelFramework.Custom,
-    protocol: Protocol | None = None,
+    protocol: WireProtocol | None = None,
     uri: str | None = None,
     local_folder: str | None = None,
     inputs: Any = None,
@@ -145,7 +145,7 @@ def model(
 def pipeline(
     name: str,
     models: PipelineModels | None = None,
-    protocol: Protocol | None = None,
+    protocol: WireProtocol | None = None,
     uri: str | None = None,
     local_folder: str | None = None,
     inputs: Any = None,

@@ -1,8 +1,10 @@
 """The hooks a tempo plugin implements. Each hook's docstring is its reference documentation.
 
 A plugin is a module with functions marked `@tempo_core.hookimpl`, registered under the
-entry-point group `tempo`. Every hook receives a `register` callable bound to that plugin:
-`register(name, obj)` adds `obj` under `name` and refuses a name another plugin already took.
+entry-point group `tempo`. Each hook is called through pluggy once per plugin, the first time tempo needs
+what it registers, with a `register` callable bound to that plugin: `register(name, obj)` adds `obj`
+under `name` and refuses a name another plugin already took; `register(name, obj, override=True)`
+replaces what tempo-core's own plugins registered under it.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @_hookspec
 def tempo_register_protocols(register: Register) -> None:
-    """Register Protocol subclasses by name, e.g. `register("v2", KFServingV2Protocol)`.
+    """Register WireProtocol subclasses by name, e.g. `register("v2", KFServingV2Protocol)`.
 
-    Called once, the first time tempo needs a protocol (a deploy, a remote call, `tempo plugins`).
+    Called once per plugin, the first time tempo needs a protocol (a deploy, a remote call, `tempo plugins`).
     The name is what `ModelDetails` and manifests record. Returns nothing.
     """
 
@@ -48,8 +50,8 @@ def tempo_register_protocols(register: Register) -> None:
 def tempo_register_runtimes(register: Register) -> None:
     """Register Runtime subclasses by name, e.g. `register("docker", DockerRuntime)`.
 
-    The name must equal the `runtime` field of the runtime's options class, which is how
-    `deploy(model, options)` finds it. Called once, the first time a runtime is looked up. Returns nothing.
+    The runtime's `options_class` is how `deploy(model, options)` finds it: the options' class names their
+    runtime. Called once per plugin, the first time a runtime is looked up. Returns nothing.
     """
 
 
@@ -63,7 +65,7 @@ def tempo_register_uploaders(register: Register) -> None:
     The scheme `*` takes URIs whose scheme no plugin registered (the core's rclone uploader does,
     for remotes from the user's rclone config).
 
-    Called once, the first time `upload` or `download` meets a URI. Returns nothing.
+    Called once per plugin, the first time `upload` or `download` meets a URI. Returns nothing.
     """
 
 
@@ -74,7 +76,7 @@ def tempo_register_uploaders(register: Register) -> None:
 def tempo_register_manifest_generators(register: Register) -> None:
     """Register ManifestGenerator subclasses by target, e.g. `register("seldon-deployment", ...)`.
 
-    Called once, the first time `manifest()` or a cluster runtime renders resources. Returns nothing.
+    Called once per plugin, the first time `manifest()` or a cluster runtime renders resources. Returns nothing.
     """
 
 
@@ -85,7 +87,7 @@ def tempo_register_manifest_generators(register: Register) -> None:
 def tempo_register_commands(register: Register) -> None:
     """Register click commands or groups as `tempo` subcommands, e.g. `register("docker", docker_commands)`.
 
-    Added in a change to DESIGN.md's four hooks: plugins need commands of their own (tempo-docker builds
-    serving images with `tempo docker build-image`). Called once, when the `tempo` command starts.
-    Returns nothing.
+    Added in a change to DESIGN.md's four hooks: plugins need commands of their own (building serving
+    images, say). Called once per plugin, the first time `tempo` lists its subcommands (`--help`) or is
+    asked for one it does not have itself. Returns nothing.
     """

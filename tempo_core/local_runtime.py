@@ -21,7 +21,7 @@ from tempo_core.files import folder_digest
 from tempo_core.local_state import ServerRecord, find_record, records, remove_record, write_record
 from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline, servables_in_order
+from tempo_core.pipeline import Pipeline, children_of, servables_in_order
 from tempo_core.plugins import get_plugins
 from tempo_core.processes import (
     ServerProcess,
@@ -31,8 +31,7 @@ from tempo_core.processes import (
     process_start_time,
     stop_process_group,
 )
-from tempo_core.protocol import Protocol
-from tempo_core.reference import ModelReference
+from tempo_core.protocol import WireProtocol
 from tempo_core.runtime import DeployedModel, Runtime
 
 __all__ = ["LocalRuntime", "protocol_of"]
@@ -45,7 +44,7 @@ _PROCESSES: dict[str, ServerProcess] = {}
 _LOCK = threading.RLock()
 
 
-def protocol_of(model: Servable) -> Protocol:
+def protocol_of(model: Servable) -> WireProtocol:
     """The model's protocol, or the default one from the installed plugins."""
     return model.protocol if model.protocol is not None else get_plugins().default_protocol()
 
@@ -106,7 +105,7 @@ class LocalRuntime(Runtime):
     def deploy(self, model: Servable) -> None:
         """Start the model's server (with its children for a pipeline); a server that still serves what the model's
         folders hold, with the same options, is kept, and one whose folders were saved again is replaced."""
-        from tempo_core.artifact import read_manifest
+        from tempo_core.artifact import read_index
         from tempo_core.environment import ensure_python, environment_matches_current
 
         with _LOCK:
@@ -120,18 +119,20 @@ class LocalRuntime(Runtime):
                 # Come back on the same port, so pipelines that call this model find it again.
                 previous_port = int(stale.endpoint.rsplit(":", 1)[1])
                 _stop(model.name)
-            endpoints, colocated, started = self._place_children(model)
-            folder = Path(model.details.local_folder or "")
-            # Prepackaged servers run in this interpreter; custom code in the environment it was saved with,
-            # whose wheels are checked against the manifest before a new environment is built from them.
-            python = Path(sys.executable)
-            if model.details.platform.is_custom_code and not environment_matches_current(folder):
-                read_manifest(folder)
-                python = ensure_python(folder)
-            workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
-            port = previous_port if previous_port and port_is_free(self._options.host, previous_port) else None
-            port = port or free_port(self._options.host)
+            started: list[str] = []
+            workdir: Path | None = None
             try:
+                endpoints, colocated = self._place_children(model, started)
+                folder = Path(model.details.local_folder or "")
+                # Prepackaged servers run in this interpreter; custom code in the environment it was saved with,
+                # whose wheels are checked against its index before a new environment is built from them.
+                python = Path(sys.executable)
+                if model.details.platform.is_custom_code and not environment_matches_current(folder):
+                    read_index(folder)
+                    python = ensure_python(folder)
+                workdir = Path(tempfile.mkdtemp(prefix=f"tempo-{model.name}-"))
+                port = previous_port if previous_port and port_is_free(self._options.host, previous_port) else None
+                port = port or free_port(self._options.host)
                 launch = protocol_of(model).server_launch(
                     model,
                     folder,
@@ -146,7 +147,8 @@ class LocalRuntime(Runtime):
                 log_path = workdir / "server.log"
                 server = ServerProcess(launch.argv, launch.workdir, launch.env, log_path, detach=self._options.detach)
             except BaseException:
-                shutil.rmtree(workdir, ignore_errors=True)
+                if workdir is not None:
+                    shutil.rmtree(workdir, ignore_errors=True)
                 for child in started:
                     _stop(child)
                 raise
@@ -181,26 +183,23 @@ class LocalRuntime(Runtime):
         options = self._options.model_dump(mode="json", exclude={"startup_timeout", "client", "detach"})
         return hashlib.sha256(json.dumps({"folders": folders, "options": options}, sort_keys=True).encode()).hexdigest()
 
-    def _place_children(self, model: Servable) -> tuple[dict[str, str], list[Servable], list[str]]:
-        """Where each child of a pipeline runs: already deployed, co-located, or started now on its own."""
-        if not isinstance(model, Pipeline):
-            return {}, [], []
+    def _place_children(self, model: Servable, started: list[str]) -> tuple[dict[str, str], list[Servable]]:
+        """Where each child of a pipeline runs: already deployed, co-located, or started now on its own (added to
+        `started`, which the caller stops if the pipeline's deploy fails)."""
         endpoints: dict[str, str] = {}
         colocated: list[Servable] = []
-        started: list[str] = []
-        for child in model.models:
-            target = child.resolve() if isinstance(child, ModelReference) else child
-            running = _running_record(target.name)
+        for child in children_of(model):
+            running = _running_record(child.name)
             if running is not None:
-                endpoints[target.name] = running.endpoint
-            elif self._options.colocate and not isinstance(target, Pipeline):
-                colocated.append(target)
+                endpoints[child.name] = running.endpoint
+            elif self._options.colocate and not isinstance(child, Pipeline):
+                colocated.append(child)
             else:
-                self.deploy(target)
-                self.wait_ready(target)
-                started.append(target.name)
-                endpoints[target.name] = self.endpoint(target)
-        return endpoints, colocated, started
+                self.deploy(child)
+                started.append(child.name)
+                self.wait_ready(child)
+                endpoints[child.name] = self.endpoint(child)
+        return endpoints, colocated
 
     def _record(self, model: Servable) -> ServerRecord:
         record = find_record(model.name)
@@ -218,7 +217,6 @@ class LocalRuntime(Runtime):
             while pending:
                 if not record.running():
                     lines = last_lines(Path(record.log_path))
-                    _stop(record.owner)
                     raise ServerNotReadyError(
                         f"the server of model '{model.name}' exited while starting; its last lines:\n{lines}"
                     )
@@ -230,7 +228,6 @@ class LocalRuntime(Runtime):
                     pass
                 if time.monotonic() > deadline:
                     lines = last_lines(Path(record.log_path))
-                    _stop(record.owner)
                     raise ServerNotReadyError(
                         f"model '{model.name}' was not ready at {record.endpoint}{pending[0]} after {limit:.0f} s; "
                         f"raise LocalOptions(startup_timeout=...) if it loads slowly. The server's last lines:\n{lines}"
@@ -249,12 +246,9 @@ class LocalRuntime(Runtime):
         """The URL of the model server's Prometheus metrics, unless deployed with `LocalOptions(metrics=False)`."""
         return self._record(model).metrics_endpoint
 
-    def undeploy(self, model: Servable) -> None:
-        """Stop the model's server and the children its deploy started; a no-op when nothing runs."""
-        _stop(model.name)
-
     def undeploy_name(self, name: str) -> None:
-        """Stop the server of the model called `name`, whichever process started it."""
+        """Stop the server of the model called `name` and the children its deploy started, whichever process
+        started it; a no-op when nothing runs."""
         _stop(name)
 
     def list(self) -> list[DeployedModel]:

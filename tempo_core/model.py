@@ -19,7 +19,7 @@ from tempo_core.options import RuntimeOptions
 from tempo_core.signature import Signature, TensorSpec, ValueKind, signature_from_specs
 
 if TYPE_CHECKING:
-    from tempo_core.protocol import Protocol
+    from tempo_core.protocol import WireProtocol
 
 __all__ = ["Servable", "Model", "build_details", "as_servable"]
 
@@ -49,7 +49,7 @@ class Servable(ABC):
     def __init__(
         self,
         details: ModelDetails,
-        protocol: Protocol | None = None,
+        protocol: WireProtocol | None = None,
         runtime_options: RuntimeOptions | None = None,
     ) -> None:
         self.details = details
@@ -125,7 +125,7 @@ class Model(Servable):
         platform: ModelFramework,
         local_folder: str | None = None,
         uri: str | None = None,
-        protocol: Protocol | None = None,
+        protocol: WireProtocol | None = None,
         inputs: Any = None,
         outputs: Any = None,
         description: str = "",

@@ -59,11 +59,11 @@ class RequestLogOptions(BaseModel):
 
 
 class RuntimeOptions(BaseModel):
-    """Base of every runtime's options; `runtime` names the registered runtime that takes them."""
+    """Base of every runtime's options: a model deployed with them runs on the runtime registered with their class
+    as its `options_class` (`LocalOptions` -> the local runtime, `DockerOptions` -> Docker, ...)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    runtime: str
     client: ClientOptions = Field(
         default_factory=ClientOptions, description="How RemoteModel calls the models deployed with these options."
     )
@@ -84,7 +84,6 @@ class RuntimeOptions(BaseModel):
 class LocalOptions(RuntimeOptions):
     """Options of the embedded local runtime: a server process on this machine's loopback."""
 
-    runtime: str = "local"
     host: str = "127.0.0.1"
     startup_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the server to be ready.")
     parallel_workers: int = Field(

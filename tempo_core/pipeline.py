@@ -12,7 +12,7 @@ from tempo_core.frameworks import ModelFramework
 from tempo_core.model import Servable, as_servable
 from tempo_core.reference import ModelReference
 
-__all__ = ["Pipeline", "PipelineModels", "require_no_stubs", "servables_in_order"]
+__all__ = ["Pipeline", "PipelineModels", "require_no_stubs", "children_of", "servables_in_order"]
 
 
 class PipelineModels:
@@ -163,6 +163,19 @@ class Pipeline(CustomModel):
             )
 
 
+def _resolved(servable: Servable) -> Servable:
+    """A reference to a saved pipeline as the pipeline itself, whose children can then be walked; else unchanged."""
+    if isinstance(servable, ModelReference) and servable.details.platform is ModelFramework.TempoPipeline:
+        return servable.resolve()
+    return servable
+
+
+def children_of(model: Servable) -> list[Servable]:
+    """A pipeline's children, saved pipelines among them resolved so that their own children can be walked; none
+    for a model. The one way runtimes and manifests walk a pipeline's tree, with `servables_in_order`."""
+    return [_resolved(child) for child in model.models] if isinstance(model, Pipeline) else []
+
+
 def servables_in_order(model: Servable) -> list[Servable]:
     """The model and, for a pipeline, its children (depth first, each once), children before the pipelines calling them.
 
@@ -171,12 +184,9 @@ def servables_in_order(model: Servable) -> list[Servable]:
     ordered: dict[str, Servable] = {}
 
     def visit(servable: Servable) -> None:
-        if isinstance(servable, ModelReference) and servable.details.platform is ModelFramework.TempoPipeline:
-            servable = servable.resolve()
-        if isinstance(servable, Pipeline):
-            for child in servable.models:
-                visit(child)
+        for child in children_of(servable):
+            visit(child)
         ordered.setdefault(servable.name, servable)
 
-    visit(model)
+    visit(_resolved(model))
     return list(ordered.values())

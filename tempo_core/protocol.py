@@ -1,4 +1,4 @@
-"""The Protocol contract: how a call becomes a request, a response becomes a value, and which server speaks it."""
+"""The WireProtocol contract: how a call becomes a request, a response becomes a value, and which server speaks it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tempo_core.model import Servable
     from tempo_core.options import ClientOptions, RuntimeOptions
 
-__all__ = ["Protocol", "EncodedRequest", "ServerLaunch"]
+__all__ = ["WireProtocol", "EncodedRequest", "ServerLaunch"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ServerLaunch:
     metrics_port: int | None = None
 
 
-class Protocol(ABC):
+class WireProtocol(ABC):
     """A wire protocol: the client side (encode a call, decode a response) and the server it needs.
 
     Implementations are registered by name through `tempo_register_protocols` and must be picklable,

@@ -11,7 +11,7 @@ from tempo_core.model import Model, Servable
 from tempo_core.signature import bind_by_signature
 
 if TYPE_CHECKING:
-    from tempo_core.protocol import Protocol
+    from tempo_core.protocol import WireProtocol
 
 __all__ = ["ModelReference"]
 
@@ -19,7 +19,7 @@ __all__ = ["ModelReference"]
 class ModelReference(Servable):
     """A child model known by its details; in-process it loads the child's artifact on first use."""
 
-    def __init__(self, details: ModelDetails, protocol: Protocol | None = None) -> None:
+    def __init__(self, details: ModelDetails, protocol: WireProtocol | None = None) -> None:
         super().__init__(details, protocol)
         self._target: LoadOnce[Servable] = LoadOnce(self._load_target)
 

@@ -14,7 +14,7 @@ from tempo_core.client import ModelClient
 from tempo_core.errors import DeployError, RemoteError
 from tempo_core.model import Servable
 from tempo_core.options import ClientOptions
-from tempo_core.protocol import EncodedRequest, Protocol
+from tempo_core.protocol import EncodedRequest, WireProtocol
 from tempo_core.runtime import Runtime
 
 __all__ = ["RemoteModel", "ProtocolClient", "error_message"]
@@ -38,7 +38,7 @@ class ProtocolClient(ModelClient):
     def __init__(
         self,
         model: Servable,
-        protocol: Protocol,
+        protocol: WireProtocol,
         endpoint: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
@@ -118,7 +118,7 @@ class RemoteModel:
         self,
         model: Servable,
         runtime: Runtime | None,
-        protocol: Protocol,
+        protocol: WireProtocol,
         *,
         endpoint: str | None = None,
         grpc_endpoint: str | None = None,

@@ -34,23 +34,29 @@ class DeployedModel(BaseModel):
 class Runtime(ABC):
     """Runs servers for saved models: locally, in containers, or on a cluster.
 
-    Implementations are registered by name through `tempo_register_runtimes`, with the options
-    class users pass to `deploy()` as `options_class`.
+    Implementations are registered by name through `tempo_register_runtimes`, with the options class users pass to
+    `deploy()` as `options_class`: `deploy(model, options)` runs on the runtime whose options class `options` is.
     """
 
     name: ClassVar[str]
     options_class: ClassVar[type[RuntimeOptions]]
+    # Other names the command line's `--runtime` accepts for this runtime, e.g. ("seldon",).
+    aliases: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: RuntimeOptions) -> None:
         self.options = options
 
     @abstractmethod
     def deploy(self, model: Servable) -> None:
-        """Start serving a saved model (and, for a pipeline, its children); idempotent for a running model."""
+        """Start serving a saved model (and, for a pipeline, its children); idempotent for a running model.
+
+        When it raises, it has removed what it started: nothing is left half-deployed."""
 
     @abstractmethod
     def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
-        """Block until the model answers its ready endpoint; raise ServerNotReadyError naming it if not."""
+        """Block until the model answers its ready endpoint; raise ServerNotReadyError naming it if not.
+
+        It stops nothing: `tempo_core.deploy` undeploys a model that does not become ready."""
 
     @abstractmethod
     def endpoint(self, model: Servable) -> str:
@@ -65,8 +71,13 @@ class Runtime(ABC):
         return None
 
     @abstractmethod
+    def undeploy_name(self, name: str) -> None:
+        """Stop serving the model called `name` and remove everything its deploy started (a pipeline's children),
+        found from what the runtime recorded, not from the model's code; a no-op if nothing runs."""
+
     def undeploy(self, model: Servable) -> None:
         """Stop serving the model and remove everything its deploy started; a no-op if nothing runs."""
+        self.undeploy_name(model.name)
 
     @abstractmethod
     def list(self) -> list[DeployedModel]:

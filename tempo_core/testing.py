@@ -22,7 +22,7 @@ model's uri, then `upload()` the models (the pipeline and the failing one) with 
 downloads them from there.
 
 The suite deploys real models through `tempo_core.deploy`, so the runtime is found the way users find it:
-by the `runtime` name of its options, through the plugin's entry point. This module imports pytest; nothing
+by the class of its options, through the plugin's entry point. This module imports pytest; nothing
 in tempo imports it outside tests.
 """
 
@@ -244,8 +244,8 @@ class RuntimeConformance:
         assert time.monotonic() - started < 5.0, "wait_ready and deploy of a model that is ready must return at once"
         assert again.endpoint == remote.endpoint, "a second deploy of a running model must reuse its server"
         assert remote.runtime is not None
-        assert remote.runtime.name == tempo_runtime_options.runtime, (
-            "the runtime must be registered by its options' name"
+        assert isinstance(tempo_runtime_options, remote.runtime.options_class), (
+            "the runtime must be the one registered with its options' class"
         )
         assert re.match(r"https?://", remote.endpoint), f"endpoint {remote.endpoint!r} is not an http(s) URL"
 
@@ -323,3 +323,17 @@ class RuntimeConformance:
 
         leftover = set(_listed(tempo_runtime)) & tempo_conformance_models.names()
         assert not leftover, f"after undeploying the pipeline, list() still shows {sorted(leftover)}"
+
+    def test_undeploying_a_pipeline_by_name_leaves_nothing_behind(
+        self,
+        tempo_deploy: Callable[[Any], RemoteModel],
+        tempo_runtime: Runtime,
+        tempo_conformance_models: ConformanceModels,
+    ) -> None:
+        tempo_deploy(tempo_conformance_models.pipeline)
+
+        # As `tempo undeploy NAME` does: a new runtime instance that knows nothing of the model but its name.
+        tempo_runtime.undeploy_name(tempo_conformance_models.pipeline.name)
+
+        leftover = set(_listed(tempo_runtime)) & tempo_conformance_models.names()
+        assert not leftover, f"after undeploying the pipeline by name, list() still shows {sorted(leftover)}"

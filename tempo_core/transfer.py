@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempo_core.artifact import ensure_saved, read_manifest
+from tempo_core.artifact import ensure_saved, read_index
 from tempo_core.errors import UploadError
 from tempo_core.model import Servable, as_servable
 from tempo_core.options import RuntimeOptions
@@ -54,7 +54,7 @@ def upload(obj: Any, options: RuntimeOptions | None = None) -> str:
     if not details.local_folder:
         raise UploadError(f"model '{details.name}' has no local_folder to upload; set local_folder and save it first")
     folder = Path(details.local_folder)
-    manifest = read_manifest(folder)
+    index = read_index(folder)
     if details.platform.is_custom_code:
         target = _server_target(servable, options)
         if target is None:
@@ -63,7 +63,7 @@ def upload(obj: Any, options: RuntimeOptions | None = None) -> str:
                 "off-cluster)",
                 details.name,
             )
-        elif manifest.environment is None:
+        elif index.environment is None:
             logger.warning(
                 "Model '%s' was saved without its environment, so the stock MLServer image cannot serve it; save it "
                 "with save_env=True, or set serverImage",
@@ -95,5 +95,5 @@ def download(obj_or_uri: Any, folder: str | os.PathLike[str]) -> Path:
         raise UploadError(f"{obj_or_uri!r} has no uri to download from; pass the uri itself")
     target = Path(folder)
     uploader_for(uri).download(uri, target)
-    read_manifest(target)
+    read_index(target)
     return target

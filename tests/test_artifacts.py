@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tempo_core import Model, ModelFramework, PipelineModels, load, model, pipeline, save
-from tempo_core.artifact import CODE_FILE, MANIFEST_FILE, is_up_to_date
+from tempo_core.artifact import CODE_FILE, INDEX_FILE, is_up_to_date
 from tempo_core.errors import ArtifactError, ArtifactIntegrityError
 from tempo_core.reference import ModelReference
 
@@ -38,7 +38,7 @@ def test_save_writes_the_code_and_a_manifest_of_every_files_hash(tmp_path: Path)
 
     folder = save(make_doubler(tmp_path / "doubler"), save_env=False)
 
-    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest = json.loads((folder / INDEX_FILE).read_text())
     assert manifest["details"]["name"] == "doubler"
     assert set(manifest["files"]) == {CODE_FILE, "weights.bin"}
     assert all(len(digest) == 64 for digest in manifest["files"].values())
@@ -85,9 +85,9 @@ def test_a_folder_that_was_never_saved_says_so(tmp_path: Path) -> None:
 
 def test_load_warns_when_the_python_minor_version_differs(tmp_path: Path) -> None:
     folder = save(make_doubler(tmp_path / "doubler"), save_env=False)
-    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest = json.loads((folder / INDEX_FILE).read_text())
     manifest["python_version"] = "3.9"
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    (folder / INDEX_FILE).write_text(json.dumps(manifest))
 
     with pytest.warns(UserWarning, match=r"saved with Python 3.9"):
         load(folder)
@@ -123,7 +123,7 @@ def test_a_pipeline_keeps_references_to_its_children_not_their_code(tmp_path: Pa
 
     child = next(iter(loaded.models))
     assert isinstance(child, ModelReference) and child.name == "doubler"
-    assert (tmp_path / "doubler" / MANIFEST_FILE).exists(), "saving a pipeline saves its children too"
+    assert (tmp_path / "doubler" / INDEX_FILE).exists(), "saving a pipeline saves its children too"
     result, tag = loaded(np.ones(2))
     np.testing.assert_array_equal(result, [4, 4])
     assert tag == "done"
@@ -158,7 +158,7 @@ def test_saving_twice_is_stable(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         save(doubler, save_env=False)
 
-    assert sorted(path.name for path in (tmp_path / "doubler").iterdir()) == [CODE_FILE, MANIFEST_FILE]
+    assert sorted(path.name for path in (tmp_path / "doubler").iterdir()) == [CODE_FILE, INDEX_FILE]
 
 
 @pytest.fixture

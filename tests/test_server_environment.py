@@ -27,7 +27,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from tempo_core import Model, ModelFramework, PipelineModels, deploy, load, manifest, model, pipeline, save, upload
-from tempo_core.artifact import MANIFEST_FILE, read_manifest, write_manifest
+from tempo_core.artifact import INDEX_FILE, read_index, write_index
 from tempo_core.environment.capture import capture
 from tempo_core.environment.installed import InstalledEnvironment
 from tempo_core.environment.record import read_record
@@ -47,7 +47,6 @@ conda_prefix = test_environment.conda_prefix  # the fixture of a small conda env
 class ClusterOptions(KubernetesRuntimeOptions):
     """The options of a cluster runtime, as SeldonCoreOptions and KFServingOptions are (no plugin is installed)."""
 
-    runtime: str = "test-cluster"
     manifest_target: ClassVar[str | None] = "hello-configmap"  # rendered by tests/plugins/tempo-hello
 
 
@@ -171,8 +170,8 @@ def test_a_second_pack_reuses_the_cached_tarball_and_the_manifest_lists_it(saved
     assert second == saved / SERVER_TARBALL
     assert second.stat().st_ino == inode, "the same cached file, not built again"
     assert second.stat().st_nlink >= 2, "hard-linked from the cache"
-    assert (saved / MANIFEST_FILE).stat().st_mode & 0o044 == 0o044, "a server running as another user reads it"
-    recorded = json.loads((saved / MANIFEST_FILE).read_text())
+    assert (saved / INDEX_FILE).stat().st_mode & 0o044 == 0o044, "a server running as another user reads it"
+    recorded = json.loads((saved / INDEX_FILE).read_text())
     sha256 = hashlib.sha256(second.read_bytes()).hexdigest()
     assert recorded["files"][SERVER_TARBALL] == sha256
     assert recorded["server_environment"] == {
@@ -191,8 +190,8 @@ def test_a_tampered_tarball_is_caught_unless_the_environment_is_not_verified(sav
     os.replace(replacement, tarball)  # a new file: editing in place would edit the cached one too
 
     with pytest.raises(ArtifactIntegrityError, match=rf"sha256 of {SERVER_TARBALL} does not match"):
-        read_manifest(saved)
-    assert read_manifest(saved, verify_environment=False).details.name == "doubler"
+        read_index(saved)
+    assert read_index(saved, verify_environment=False).details.name == "doubler"
 
 
 def test_saving_again_keeps_the_tarball_until_the_environment_changes(saved: Path, tmp_path: Path) -> None:
@@ -200,10 +199,10 @@ def test_saving_again_keeps_the_tarball_until_the_environment_changes(saved: Pat
     doubler = make_doubler(tmp_path / "doubler")
 
     save(doubler)
-    kept = read_manifest(saved)
+    kept = read_index(saved)
     (saved / "requirements.txt").write_text("numpy\nrequests\n")  # requests: outside tempo-core's closure
     save(doubler)
-    changed = read_manifest(saved)
+    changed = read_index(saved)
 
     assert kept.server_environment is not None and SERVER_TARBALL in kept.files
     assert changed.server_environment is None
@@ -250,7 +249,7 @@ def test_a_tarball_for_another_python_holds_its_wheels_from_the_index(saved: Pat
         "this checkout's tempo-core, from the wheelhouse"
     )
     assert "version=3.12" in unpack
-    assert read_manifest(saved).server_environment.python_version == "3.12"  # type: ignore[union-attr]
+    assert read_index(saved).server_environment.python_version == "3.12"  # type: ignore[union-attr]
 
 
 # --- saved from a conda environment ------------------------------------------------------------------------------
@@ -260,9 +259,9 @@ def save_from_conda(folder: Path, conda_prefix: InstalledEnvironment) -> Path:
     """Save the doubler as save() does in the conda environment `conda_prefix` (which has no tempo-core to pin)."""
     save(make_doubler(folder), save_env=False)
     record = capture(folder, conda_prefix, requirements=["tinypkg"], include=[])
-    saved = read_manifest(folder)
+    saved = read_index(folder)
     files = {**saved.files, **{name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in record.files}}
-    write_manifest(folder, saved.model_copy(update={"environment": record.model_dump(mode="json"), "files": files}))
+    write_index(folder, saved.model_copy(update={"environment": record.model_dump(mode="json"), "files": files}))
     return folder
 
 
@@ -275,7 +274,7 @@ def test_a_conda_pack_tarball_made_for_the_target_is_the_server_tarball(
     tarball = pack_server_environment(folder, HERE)
 
     assert tarball.samefile(folder / "environment" / "environment.tar.gz")
-    assert read_manifest(folder).server_environment.sha256 == hashlib.sha256(tarball.read_bytes()).hexdigest()  # type: ignore[union-attr]
+    assert read_index(folder).server_environment.sha256 == hashlib.sha256(tarball.read_bytes()).hexdigest()  # type: ignore[union-attr]
 
 
 def test_a_conda_environment_for_another_python_is_installed_from_its_model_pins(
@@ -336,7 +335,7 @@ def test_upload_builds_no_tarball_when_the_server_image_holds_the_environment(
 
     upload(doubler, ClusterOptions(remote_options={"serverImage": "registry.example.com/doubler:1"}))
 
-    assert f"doubler/{MANIFEST_FILE}" in s3_endpoint.keys(bucket)
+    assert f"doubler/{INDEX_FILE}" in s3_endpoint.keys(bucket)
     assert f"doubler/{SERVER_TARBALL}" not in s3_endpoint.keys(bucket)
 
 

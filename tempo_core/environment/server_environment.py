@@ -25,7 +25,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from tempo_core.artifact import SERVER_TARBALL, ServerEnvironmentRecord, read_manifest, write_manifest
+from tempo_core.artifact import SERVER_TARBALL, ServerEnvironmentRecord, read_index, write_index
 from tempo_core.environment.cache import build_once, cache_root, content_hash
 from tempo_core.environment.rebuild import byte_compile
 from tempo_core.environment.record import (
@@ -166,16 +166,16 @@ def _pins(environment_dir: Path, record: EnvironmentRecord, folder: Path) -> lis
 def _place(folder: Path, source: Path, sha256: str | None, record: EnvironmentRecord, target: ServerTarget) -> Path:
     """Hard-link `source` into the folder as environment.tar.gz and list it in tempo.json, unless it already is."""
     tarball = folder / SERVER_TARBALL
-    manifest = read_manifest(folder, verify_environment=False)
-    if sha256 is None:  # the saved conda-pack tarball, which the manifest lists
-        sha256 = manifest.files.get(f"{ENVIRONMENT_DIR}/{TARBALL_FILE}") or sha256_of(source)
+    index = read_index(folder, verify_environment=False)
+    if sha256 is None:  # the saved conda-pack tarball, which the index lists
+        sha256 = index.files.get(f"{ENVIRONMENT_DIR}/{TARBALL_FILE}") or sha256_of(source)
     entry = ServerEnvironmentRecord(
         python_version=target.python_version,
         platform=target.platform,
         environment_hash=record.content_hash,
         sha256=sha256,
     )
-    if manifest.server_environment == entry and tarball.exists() and os.path.samefile(tarball, source):
+    if index.server_environment == entry and tarball.exists() and os.path.samefile(tarball, source):
         return tarball
     staged = folder / f".{SERVER_TARBALL}-{uuid.uuid4().hex[:8]}"
     try:
@@ -183,10 +183,10 @@ def _place(folder: Path, source: Path, sha256: str | None, record: EnvironmentRe
             os.link(source, staged)
         except OSError:  # another device, or a file system without hard links
             shutil.copy2(source, staged)
-        os.replace(staged, tarball)  # before the manifest that lists it
-        files = {**manifest.files, SERVER_TARBALL: sha256}
-        write_manifest(
-            folder, manifest.model_copy(update={"server_environment": entry, "files": dict(sorted(files.items()))})
+        os.replace(staged, tarball)  # before the index that lists it
+        files = {**index.files, SERVER_TARBALL: sha256}
+        write_index(
+            folder, index.model_copy(update={"server_environment": entry, "files": dict(sorted(files.items()))})
         )
     finally:
         staged.unlink(missing_ok=True)

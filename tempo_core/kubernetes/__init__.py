@@ -7,6 +7,7 @@ cluster, so tempo-core does not depend on it (install it with the `tempo-core[ku
 from tempo_core.kubernetes.client import ClusterClient, CustomResource
 from tempo_core.kubernetes.manifests import (
     ARTIFACT_ANNOTATION,
+    CHILDREN_ANNOTATION,
     MANAGED_BY_LABEL,
     MANAGER,
     MODEL_LABEL,
@@ -15,10 +16,12 @@ from tempo_core.kubernetes.manifests import (
     batching_env,
     cluster_logger,
     env_list,
+    is_managed,
     labels_for,
+    metadata_for,
+    recorded_children,
     resources_of,
     storage_uri,
-    tempo_server_env,
 )
 from tempo_core.kubernetes.options import KubernetesOptions, KubernetesRuntimeOptions, ResourceRequirements
 from tempo_core.kubernetes.runtime import KubernetesRuntime, ResourceState
@@ -36,10 +39,13 @@ __all__ = [
     "MODEL_LABEL",
     "MODEL_MOUNT_PATH",
     "ARTIFACT_ANNOTATION",
+    "CHILDREN_ANNOTATION",
     "artifact_annotations",
     "labels_for",
+    "metadata_for",
+    "is_managed",
+    "recorded_children",
     "storage_uri",
-    "tempo_server_env",
     "env_list",
     "batching_env",
     "cluster_logger",

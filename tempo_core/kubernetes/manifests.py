@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from tempo_core.artifact import artifact_digest
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RequestLogOptions, RuntimeOptions
-from tempo_core.pipeline import servables_in_order
+from tempo_core.pipeline import Pipeline, servables_in_order
 
 __all__ = [
     "ARTIFACT_ANNOTATION",
@@ -19,11 +20,13 @@ __all__ = [
     "MANAGER",
     "MODEL_LABEL",
     "MODEL_MOUNT_PATH",
-    "TEMPO_SERVER_IMPLEMENTATION",
+    "CHILDREN_ANNOTATION",
     "labels_for",
+    "metadata_for",
     "managed_selector",
+    "is_managed",
+    "recorded_children",
     "storage_uri",
-    "tempo_server_env",
     "env_list",
     "batching_env",
     "cluster_logger",
@@ -37,8 +40,8 @@ MODEL_LABEL = "tempo.io/model"
 ARTIFACT_ANNOTATION = "tempo.io/artifact-sha256"
 # Where Seldon Core's and KServe's storage initializers put the artifact they download.
 MODEL_MOUNT_PATH = "/mnt/models"
-# tempo's MLServer runtime (in tempo-kfserving), which the server image of custom models must have installed.
-TEMPO_SERVER_IMPLEMENTATION = "tempo_kfserving.mlserver_runtime.TempoMLServerModel"
+# On a pipeline's resource: its children's names (JSON), so that undeploying the pipeline by name removes them too.
+CHILDREN_ANNOTATION = "tempo.io/children"
 
 
 def artifact_annotations(model: Servable) -> dict[str, str]:
@@ -55,9 +58,29 @@ def labels_for(model: Servable) -> dict[str, str]:
     return {MANAGED_BY_LABEL: MANAGER, MODEL_LABEL: model.name}
 
 
+def metadata_for(model: Servable, namespace: str) -> dict[str, Any]:
+    """A model's resource's `metadata`: its name, namespace and labels, and for a pipeline its children's names."""
+    metadata: dict[str, Any] = {"name": model.name, "namespace": namespace, "labels": labels_for(model)}
+    if isinstance(model, Pipeline):
+        children = [child.name for child in model.models]
+        metadata["annotations"] = {CHILDREN_ANNOTATION: json.dumps(children)}
+    return metadata
+
+
 def managed_selector() -> str:
     """The label selector of every resource tempo applied."""
     return f"{MANAGED_BY_LABEL}={MANAGER}"
+
+
+def is_managed(resource: dict[str, Any]) -> bool:
+    """Whether tempo applied the resource (it carries tempo's managed-by label)."""
+    return bool(resource.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGER)
+
+
+def recorded_children(resource: dict[str, Any]) -> list[str]:
+    """The names of the children a pipeline's applied resource records; none for a model."""
+    annotation = resource.get("metadata", {}).get("annotations", {}).get(CHILDREN_ANNOTATION)
+    return list(json.loads(annotation)) if annotation else []
 
 
 def storage_uri(model: Servable) -> str:
@@ -75,25 +98,6 @@ def storage_uri(model: Servable) -> str:
             "storage (s3://, gs://) and set that as its uri"
         )
     return uri
-
-
-def tempo_server_env(model: Servable, child_endpoints: dict[str, str]) -> dict[str, str]:
-    """The environment that makes an MLServer image serve a custom model's artifact with tempo's runtime.
-
-    MLServer reads a model's settings from `MLSERVER_MODEL_*` variables when its model folder has no
-    `model-settings.json`; a pipeline finds its children at `child_endpoints` (model name -> base URL).
-    """
-    env = {
-        "MLSERVER_MODEL_IMPLEMENTATION": TEMPO_SERVER_IMPLEMENTATION,
-        "MLSERVER_MODEL_NAME": model.name,
-        "MLSERVER_MODEL_URI": MODEL_MOUNT_PATH,
-        # Measured on MLServer 1.7.1: the debug access log and a worker pool halve the req/s of small models.
-        "MLSERVER_DEBUG": "false",
-        "MLSERVER_PARALLEL_WORKERS": "0",
-    }
-    if child_endpoints:
-        env["MLSERVER_MODEL_EXTRA"] = json.dumps({"child_endpoints": child_endpoints}, sort_keys=True)
-    return env
 
 
 def batching_env(batching: BatchingOptions | None) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tempo_core.errors import DeployError, ServerNotReadyError
 from tempo_core.kubernetes.client import ClusterClient, CustomResource
-from tempo_core.kubernetes.manifests import managed_selector
+from tempo_core.kubernetes.manifests import is_managed, managed_selector, recorded_children
 from tempo_core.kubernetes.options import KubernetesOptions, KubernetesRuntimeOptions
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
@@ -70,9 +70,17 @@ class KubernetesRuntime(Runtime):
         return get_plugins().manifest_generators.get(target)().render(model, self.options)
 
     def deploy(self, model: Servable) -> None:
-        """Server-side apply the model's resources (a pipeline's children first); applying again updates them."""
-        for document in self.render(model):
-            self.client.apply(document)
+        """Server-side apply the model's resources (a pipeline's children first); applying again updates them. If an
+        apply fails, the resources this deploy applied before it are deleted again."""
+        applied: list[str] = []
+        try:
+            for document in self.render(model):
+                self.client.apply(document)
+                applied.append(document["metadata"]["name"])
+        except BaseException:
+            for name in reversed(applied):
+                self.client.delete(self.remote.namespace, name)
+            raise
 
     def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
         """Poll each of the model's resources until its status says it is available; fail fast on a failed one."""
@@ -107,10 +115,16 @@ class KubernetesRuntime(Runtime):
         """The base URL where the model answers (see `endpoint_for`)."""
         return self.endpoint_for(model.name)
 
-    def undeploy(self, model: Servable) -> None:
-        """Delete the model's resources, the pipeline before its children; resources already gone are skipped."""
-        for servable in reversed(servables_in_order(model)):
-            self.client.delete(self.remote.namespace, servable.name)
+    def undeploy_name(self, name: str) -> None:
+        """Delete the resource of the model called `name` and then, for a pipeline, its children's, named by its
+        `tempo.io/children` annotation; resources already gone, or not applied by tempo, are skipped."""
+        namespace = self.remote.namespace
+        resource = self.client.get(namespace, name)
+        if resource is None or not is_managed(resource):
+            return
+        self.client.delete(namespace, name)
+        for child in reversed(recorded_children(resource)):
+            self.undeploy_name(child)
 
     def list(self) -> list[DeployedModel]:
         """The resources tempo applied in the namespace, found by their `app.kubernetes.io/managed-by` label."""

@@ -37,7 +37,6 @@ class DockerOptions(RuntimeOptions):
     unless `network` names another; their port is published on 127.0.0.1 only.
     """
 
-    runtime: str = "docker"
     image: str = Field(
         default=DEFAULT_IMAGE,
         description="Serving image, built from the environment the models are saved in (tempo docker build-image).",

@@ -13,22 +13,20 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import docker
 from docker.models.containers import Container
 
-from tempo_core.errors import DeployError, ServerNotReadyError
+from tempo_core.errors import DeployError
 from tempo_core.files import folder_digest
 from tempo_core.local_runtime import protocol_of
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import children_of, servables_in_order
 from tempo_core.processes import exit_cleanly_on_sigterm
-from tempo_core.protocol import Protocol
-from tempo_core.reference import ModelReference
+from tempo_core.protocol import WireProtocol
 from tempo_core.runtime import DeployedModel, Runtime
 from tempo_docker.container import (
     CONTAINER_PORT,
@@ -64,18 +62,6 @@ __all__ = ["DockerRuntime"]
 logger = logging.getLogger(__name__)
 
 _WORKDIR_PREFIX = "tempo-docker-"
-
-
-def _resolved(child: Servable) -> Servable:
-    return child.resolve() if isinstance(child, ModelReference) else child
-
-
-def _tree(model: Servable) -> Iterator[Servable]:
-    """The model's children (depth first) and then the model itself."""
-    if isinstance(model, Pipeline):
-        for child in model.models:
-            yield from _tree(_resolved(child))
-    yield model
 
 
 def _artifact_folder(model: Servable) -> Path:
@@ -167,11 +153,9 @@ class DockerRuntime(Runtime):
     def _start(self, model: Servable, image: ServingImage, owner: str | None) -> None:
         namespace = self._options.namespace
         children: dict[str, str] = {}
-        if isinstance(model, Pipeline):
-            for child in model.models:
-                target = _resolved(child)
-                self._start(target, image, owner=model.name)
-                children[target.name] = f"http://{container_name(namespace, target.name)}:{CONTAINER_PORT}"
+        for child in children_of(model):
+            self._start(child, image, owner=model.name)
+            children[child.name] = f"http://{container_name(namespace, child.name)}:{CONTAINER_PORT}"
         folder = _artifact_folder(model)
         if model.details.platform.is_custom_code:
             image.check_runs(folder, model.name)
@@ -205,7 +189,7 @@ class DockerRuntime(Runtime):
         self,
         model: Servable,
         image: ServingImage,
-        protocol: Protocol,
+        protocol: WireProtocol,
         folder: Path,
         spec: str,
         owner: str | None,
@@ -282,18 +266,14 @@ class DockerRuntime(Runtime):
         return container
 
     def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
-        """Wait for the containers of the model's children and then the model's to answer ready; on failure remove
-        what the model's deploy started and raise ServerNotReadyError with the failing container's last lines."""
+        """Wait for the containers of the model's children and then the model's to answer ready; raise
+        ServerNotReadyError with the failing container's last lines."""
         timeout = timeout if timeout is not None else self._options.startup_timeout
         deadline = time.monotonic() + timeout
-        try:
-            for servable in _tree(model):
-                container = self._deployed(servable.name)
-                ready_paths = json.loads(container.labels[READY_PATHS])
-                wait_for_server(container, servable.name, ready_paths, deadline=deadline, timeout=timeout)
-        except ServerNotReadyError:
-            self.undeploy(model)
-            raise
+        for servable in servables_in_order(model):
+            container = self._deployed(servable.name)
+            ready_paths = json.loads(container.labels[READY_PATHS])
+            wait_for_server(container, servable.name, ready_paths, deadline=deadline, timeout=timeout)
 
     def endpoint(self, model: Servable) -> str:
         """The loopback URL where the model's container is published."""
@@ -314,11 +294,11 @@ class DockerRuntime(Runtime):
         """The loopback URL where the model's container publishes its Prometheus metrics, if it serves them."""
         return published_metrics_endpoint(self._deployed(model.name))
 
-    def undeploy(self, model: Servable) -> None:
-        """Remove the model's container, the containers its deploy started, and the network once no container is
-        left on it; a no-op when nothing runs."""
-        _STARTED_HERE.pop((self._options.namespace, model.name), None)
-        self._undeploy_at_exit(model.name)
+    def undeploy_name(self, name: str) -> None:
+        """Remove the container of the model called `name`, the containers its deploy started, and the network once
+        no container is left on it; a no-op when nothing runs."""
+        _STARTED_HERE.pop((self._options.namespace, name), None)
+        self._undeploy_at_exit(name)
 
     def _remove_started_by(self, model_name: str) -> None:
         owned = self.client.containers.list(all=True, filters=selector(self._options.namespace, {OWNER: model_name}))

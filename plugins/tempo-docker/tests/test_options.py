@@ -5,18 +5,19 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tempo_docker import DEFAULT_IMAGE, DockerOptions
+from tempo_core.plugins import get_plugins
+from tempo_docker import DEFAULT_IMAGE, DockerOptions, DockerRuntime
 from tempo_docker.labels import container_name, network_name
 
 
-def test_the_defaults_name_the_docker_runtime_the_default_image_and_the_users_namespace(
+def test_the_defaults_go_to_the_docker_runtime_with_the_default_image_and_the_users_namespace(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LOGNAME", "Jane.Doe")
 
     options = DockerOptions()
 
-    assert options.runtime == "docker"
+    assert get_plugins().runtime_for(options) is DockerRuntime
     assert options.image == DEFAULT_IMAGE
     assert options.namespace == "jane-doe"
     assert network_name(options.namespace) == "tempo-jane-doe"

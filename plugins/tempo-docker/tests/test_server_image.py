@@ -23,9 +23,10 @@ from docker.types import Mount
 
 from tempo_core import model, save
 from tempo_core.errors import DeployError
-from tempo_core.kubernetes import MODEL_MOUNT_PATH, tempo_server_env
+from tempo_core.kubernetes import MODEL_MOUNT_PATH
 from tempo_core.processes import free_port
 from tempo_docker import build_image
+from tempo_kfserving.settings import cluster_server_env
 from tempo_test_support.registry import LoopbackRegistry
 
 pytestmark = pytest.mark.docker
@@ -121,7 +122,7 @@ def test_a_pushed_image_pulled_back_serves_the_artifact_as_a_cluster_runs_it(
 
     http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
     env = {
-        **tempo_server_env(weighted, {}),
+        **cluster_server_env(weighted, {}),
         "MLSERVER_HTTP_PORT": str(http_port),
         "MLSERVER_GRPC_PORT": str(grpc_port),
         # On the host's network, ports are this machine's, not a pod's own.

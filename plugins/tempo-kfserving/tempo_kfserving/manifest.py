@@ -24,16 +24,16 @@ from tempo_core.kubernetes import (
     artifact_annotations,
     batching_env,
     env_list,
-    labels_for,
+    metadata_for,
     resources_of,
     storage_uri,
-    tempo_server_env,
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
 from tempo_kfserving.endpoints import in_cluster_endpoint, service_name
+from tempo_kfserving.settings import cluster_server_env
 
 __all__ = ["InferenceServiceGenerator", "INFERENCE_SERVICE", "MODEL_FORMATS"]
 
@@ -126,7 +126,7 @@ class InferenceServiceGenerator(ManifestGenerator):
         return {
             "apiVersion": INFERENCE_SERVICE.api_version,
             "kind": INFERENCE_SERVICE.kind,
-            "metadata": {"name": model.name, "namespace": remote.namespace, "labels": labels_for(model)},
+            "metadata": metadata_for(model, remote.namespace),
             "spec": {"predictor": predictor},
         }
 
@@ -163,7 +163,7 @@ class InferenceServiceGenerator(ManifestGenerator):
         env = {
             "STORAGE_URI": uri,
             "MLSERVER_HTTP_PORT": HTTP_PORT,
-            **tempo_server_env(model, endpoints),
+            **cluster_server_env(model, endpoints),
             **batching_env(batching),
         }
         image = remote.serverImage or remote.mlserverImage

@@ -1,4 +1,4 @@
-"""MLServer models that also answer on tempo's local channel (tempo_core.channel).
+"""MLServer models that also answer on tempo's local channel (tempo_kfserving.channel).
 
 `ChannelServing` goes first among an MLServer runtime's bases: once the model is loaded it listens on
 its channel socket, and each request there runs the model's own `predict`, as MLServer's REST handler
@@ -16,7 +16,7 @@ from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest
 from pydantic import ValidationError
 
-from tempo_core.channel import ChannelServer, Headers
+from tempo_kfserving.channel import ChannelServer, Headers
 
 __all__ = ["ChannelServing"]
 

@@ -12,12 +12,12 @@ from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
 
 from tempo_core.artifact import load
-from tempo_core.channel import client_for
 from tempo_core.custom import CustomModel
 from tempo_core.errors import ArgumentError, TempoError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
 from tempo_kfserving import codec, rest_conformance
+from tempo_kfserving.channel import client_for
 from tempo_kfserving.mlserver_channel import ChannelServing
 from tempo_kfserving.pipeline_metrics import timed_child
 

@@ -18,5 +18,4 @@ class KFServingOptions(KubernetesRuntimeOptions):
     `tempo_kfserving.storage_credentials_manifests` renders a Secret and a service account that lists it.
     """
 
-    runtime: str = "kserve-k8s"
     manifest_target: ClassVar[str | None] = "kserve-inferenceservice"

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tempo_core.channel import CHANNEL_ENV, channel_namespace
 from tempo_core.client import ModelClient
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_core.options import ClientOptions, LocalOptions, RuntimeOptions
 from tempo_core.processes import free_port
-from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
+from tempo_core.protocol import EncodedRequest, ServerLaunch, WireProtocol
 from tempo_core.signature import Signature
 from tempo_kfserving import codec
+from tempo_kfserving.channel import CHANNEL_ENV, channel_namespace
 from tempo_kfserving.settings import REQUEST_LOG_ENV, write_model_settings, write_server_settings
 
 __all__ = ["KFServingV2Protocol"]
@@ -24,7 +24,7 @@ __all__ = ["KFServingV2Protocol"]
 _LAUNCHER = "tempo_kfserving.server"
 
 
-class KFServingV2Protocol(Protocol):
+class KFServingV2Protocol(WireProtocol):
     """The Open Inference Protocol: `/v2/models/{name}/infer`, served by MLServer with tempo's runtime."""
 
     name: ClassVar[str] = "v2"

@@ -10,7 +10,7 @@ import numpy as np
 
 from tempo_core.errors import RemoteError
 from tempo_core.model import Servable
-from tempo_core.protocol import EncodedRequest, Protocol
+from tempo_core.protocol import EncodedRequest, WireProtocol
 from tempo_core.remote import ProtocolClient
 from tempo_kfserving import codec
 
@@ -30,7 +30,7 @@ class V2RestClient(ProtocolClient):
     def __init__(
         self,
         model: Servable,
-        protocol: Protocol,
+        protocol: WireProtocol,
         endpoint: str,
         *,
         timeout: float,

@@ -24,6 +24,7 @@ class KFServingKubernetesRuntime(KubernetesRuntime):
 
     name: ClassVar[str] = "kserve-k8s"
     options_class: ClassVar[type[RuntimeOptions]] = KFServingOptions
+    aliases: ClassVar[tuple[str, ...]] = ("kserve",)
     resource: ClassVar[CustomResource] = INFERENCE_SERVICE
 
     def endpoint_for(self, name: str) -> str:

@@ -40,7 +40,7 @@ def test_the_example_runtime_is_found_through_its_entry_point(subprocess_plugin_
 
     assert registration.obj is SubprocessRuntime
     assert registration.plugin == "subprocess"
-    assert SubprocessOptions().runtime == "subprocess"
+    assert SubprocessRuntime.options_class is SubprocessOptions
 
 
 def test_the_example_runtime_passes_the_conformance_kit(subprocess_plugin_installed: str) -> None:

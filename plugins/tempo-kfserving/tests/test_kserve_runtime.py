@@ -116,5 +116,6 @@ def test_kfserving_options_pick_the_kserve_runtime_and_its_generator() -> None:
     from tempo_kfserving import InferenceServiceGenerator
 
     plugins = get_plugins()
-    assert plugins.runtimes.get(OPTIONS.runtime) is KFServingKubernetesRuntime
+    assert plugins.runtime_for(OPTIONS) is KFServingKubernetesRuntime
+    assert plugins.runtime_named("kserve") is KFServingKubernetesRuntime, "the command line's --runtime kserve"
     assert plugins.manifest_generators.get(OPTIONS.manifest_target or "") is InferenceServiceGenerator

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from tempo_core import deploy_local, model, save
-from tempo_core.channel import CHANNEL_ENV, ChannelClient, channel_address, channel_namespace, client_for
 from tempo_core.errors import RemoteError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.options import LocalOptions
 from tempo_core.remote import ProtocolClient
+from tempo_kfserving.channel import CHANNEL_ENV, ChannelClient, channel_address, channel_namespace, client_for
 
 pytestmark = pytest.mark.server
 

@@ -50,8 +50,16 @@ def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_a_pipelines_metrics_count_its_requests_and_time_each_child(tmp_path: Path, colocate: bool) -> None:
     with deploy_local(make_pipeline(tmp_path), LocalOptions(colocate=colocate)) as remote:
         assert remote.metrics_endpoint is not None
-        load = threading.Thread(target=lambda: [remote.predict(np.ones(3)) for _ in range(CALLS)])
+        answered = threading.Event()
+
+        def serve_load() -> None:
+            for _ in range(CALLS):
+                remote.predict(np.ones(3))
+                answered.set()
+
+        load = threading.Thread(target=serve_load)
         load.start()
+        answered.wait(timeout=60)  # the server's series for the model exist from its first answer on
         during = samples(remote.metrics_endpoint)
         load.join()
         after = samples(remote.metrics_endpoint)

@@ -18,10 +18,10 @@ import pytest
 from tempo_core import model, save
 from tempo_core.environment.server_environment import pack_server_environment
 from tempo_core.environment.target import ServerTarget
-from tempo_core.kubernetes import tempo_server_env
 from tempo_core.processes import ServerProcess, free_port
 from tempo_core.remote import ProtocolClient
 from tempo_kfserving import KFServingV2Protocol
+from tempo_kfserving.settings import cluster_server_env
 from tempo_test_support.servers import wait_until_ready
 
 pytestmark = pytest.mark.server
@@ -52,7 +52,7 @@ def test_the_stock_mlserver_command_serves_a_custom_model_from_its_tarball(tmp_p
         "HOME": str(workdir),
         "MLSERVER_ENV_TARBALL": str(tarball),
         "MLSERVER_MODELS_DIR": str(folder),  # where the storage initializer puts the artifact: /mnt/models
-        **tempo_server_env(doubler, {}),
+        **cluster_server_env(doubler, {}),
         "MLSERVER_MODEL_URI": str(folder),
         "MLSERVER_HTTP_PORT": str(port),
         "MLSERVER_GRPC_PORT": str(free_port()),

@@ -21,15 +21,15 @@ from tempo_core.kubernetes import (
     artifact_annotations,
     batching_env,
     env_list,
-    labels_for,
+    metadata_for,
     resources_of,
     storage_uri,
-    tempo_server_env,
 )
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline
+from tempo_kfserving.settings import cluster_server_env
 from tempo_seldon.endpoints import PREDICTOR, in_cluster_endpoint, service_name
 
 __all__ = ["SeldonDeploymentGenerator", "SELDON_DEPLOYMENT", "implementation_for"]
@@ -144,7 +144,7 @@ class SeldonDeploymentGenerator(ManifestGenerator):
         return {
             "apiVersion": SELDON_DEPLOYMENT.api_version,
             "kind": SELDON_DEPLOYMENT.kind,
-            "metadata": {"name": model.name, "namespace": remote.namespace, "labels": labels_for(model)},
+            "metadata": metadata_for(model, remote.namespace),
             "spec": {"protocol": protocol, "predictors": [predictor]},
         }
 
@@ -156,7 +156,7 @@ class SeldonDeploymentGenerator(ManifestGenerator):
             container["image"] = remote.serverImage or remote.mlserverImage
             children = model.models if isinstance(model, Pipeline) else ()
             endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
-            container["env"] = env_list(tempo_server_env(model, endpoints))
+            container["env"] = env_list(cluster_server_env(model, endpoints))
         if remote.resources is not None:
             container["resources"] = remote.resources.as_manifest()
         return container

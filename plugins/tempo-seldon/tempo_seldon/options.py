@@ -15,5 +15,4 @@ class SeldonCoreOptions(KubernetesRuntimeOptions):
     `tempo_core.kubernetes.KubernetesOptions`.
     """
 
-    runtime: str = "seldon-k8s"
     manifest_target: ClassVar[str | None] = "seldon-deployment"

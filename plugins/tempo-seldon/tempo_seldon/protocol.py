@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
-from tempo_core.protocol import EncodedRequest, Protocol, ServerLaunch
+from tempo_core.protocol import EncodedRequest, ServerLaunch, WireProtocol
 from tempo_core.signature import Signature
 from tempo_seldon import codec
 from tempo_seldon.server import MICROSERVICE_ENV, MICROSERVICE_READY_PATH, microservice_argv
@@ -17,7 +17,7 @@ from tempo_seldon.server import MICROSERVICE_ENV, MICROSERVICE_READY_PATH, micro
 __all__ = ["SeldonProtocol"]
 
 
-class SeldonProtocol(Protocol):
+class SeldonProtocol(WireProtocol):
     """Seldon Core's v1 protocol: SeldonMessage JSON bodies posted to `/api/v1.0/predictions`.
 
     Seldon Core's prepackaged servers (SKLEARN_SERVER, XGBOOST_SERVER, MLFLOW_SERVER, TENSORFLOW_SERVER) speak it on

@@ -24,6 +24,7 @@ class SeldonKubernetesRuntime(KubernetesRuntime):
 
     name: ClassVar[str] = "seldon-k8s"
     options_class: ClassVar[type[RuntimeOptions]] = SeldonCoreOptions
+    aliases: ClassVar[tuple[str, ...]] = ("seldon",)
     resource: ClassVar[CustomResource] = SELDON_DEPLOYMENT
 
     def endpoint_for(self, name: str) -> str:

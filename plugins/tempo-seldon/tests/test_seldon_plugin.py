@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 from tempo_core.plugins import get_plugins
-from tempo_core.registry import KNOWN_DISTRIBUTIONS
 from tempo_seldon import SeldonCoreOptions, SeldonDeploymentGenerator, SeldonKubernetesRuntime, SeldonProtocol
 
 
@@ -16,10 +15,10 @@ def test_the_seed_options_pick_the_seldon_runtime_and_its_generator() -> None:
     options = SeldonCoreOptions(**{"remote_options": {"namespace": "production", "authSecretName": "minio-secret"}})
 
     assert plugins.protocols.get("seldon") is SeldonProtocol
-    assert plugins.runtimes.get(options.runtime) is SeldonKubernetesRuntime
+    assert plugins.runtime_for(options) is SeldonKubernetesRuntime
+    assert plugins.runtime_named("seldon") is SeldonKubernetesRuntime, "the command line's --runtime seldon"
     assert plugins.manifest_generators.get(options.manifest_target or "") is SeldonDeploymentGenerator
     assert SeldonKubernetesRuntime.options_class is SeldonCoreOptions
-    assert KNOWN_DISTRIBUTIONS["runtime"]["seldon-k8s"] == "tempo-seldon"
 
 
 def test_tempo_plugins_shows_seldon_and_what_it_registers() -> None:

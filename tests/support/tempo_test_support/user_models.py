@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from tempo_core import PipelineModels, model, pipeline
-from tempo_core.protocol import Protocol
+from tempo_core.protocol import WireProtocol
 
 __all__ = ["make_multiplier", "make_fan_out", "ran_together"]
 
@@ -28,7 +28,7 @@ def make_multiplier(folder: Path, factor: int, uri: str | None = None) -> Any:
 
 
 def make_fan_out(
-    folder: Path | None, children: int = 3, protocol: Protocol | None = None, uri: str | None = None
+    folder: Path | None, children: int = 3, protocol: WireProtocol | None = None, uri: str | None = None
 ) -> Any:
     """An async pipeline `fan-out` that gathers `children` children (`sleeper-<i>`); each sleeps the seconds it is
     called with and returns when it started and ended, so a test can tell the calls ran together. With `uri`, each

@@ -10,7 +10,6 @@ __all__ = ["SubprocessOptions"]
 
 
 class SubprocessOptions(RuntimeOptions):
-    """Options of the `subprocess` runtime; `runtime` is the name its plugin registers it under."""
+    """Options of the `subprocess` runtime, whose `options_class` they are."""
 
-    runtime: str = "subprocess"
     startup_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a server to be ready.")

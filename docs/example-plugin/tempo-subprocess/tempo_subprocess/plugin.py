@@ -9,5 +9,5 @@ from tempo_subprocess.runtime import SubprocessRuntime
 
 @hookimpl
 def tempo_register_runtimes(register: Register) -> None:
-    """Register the subprocess runtime as `subprocess`, the runtime SubprocessOptions names."""
+    """Register the subprocess runtime as `subprocess`; it takes SubprocessOptions."""
     register(SubprocessRuntime.name, SubprocessRuntime)

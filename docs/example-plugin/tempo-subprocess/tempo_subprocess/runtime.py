@@ -90,7 +90,8 @@ class SubprocessRuntime(Runtime):
             _SERVERS[model.name] = _Server(process, f"http://{HOST}:{port}", launch.ready_paths, workdir, folder)
 
     def wait_ready(self, model: Servable, timeout: float | None = None) -> None:
-        """Poll every ready path until it answers 200; stop the server and raise if it exits or time runs out."""
+        """Poll every ready path until it answers 200; raise if the server exits or time runs out (`deploy()`
+        undeploys a model that does not become ready)."""
         server = self._server(model)
         assert isinstance(self.options, SubprocessOptions)
         seconds = timeout if timeout is not None else self.options.startup_timeout
@@ -100,7 +101,6 @@ class SubprocessRuntime(Runtime):
                 exited = server.process.poll() is not None
                 if exited or time.monotonic() > deadline:
                     log = (server.workdir / "server.log").read_text(errors="replace").splitlines()[-20:]
-                    self.undeploy(model)
                     problem = "exited while starting" if exited else f"was not ready after {seconds:.0f} s"
                     raise ServerNotReadyError(
                         f"the server of model '{model.name}' {problem}; its log ends:\n" + "\n".join(log)
@@ -111,10 +111,10 @@ class SubprocessRuntime(Runtime):
         """The base URL of the model's server."""
         return self._server(model).endpoint
 
-    def undeploy(self, model: Servable) -> None:
-        """Stop the model's server and remove its working folder; a no-op when nothing runs."""
+    def undeploy_name(self, name: str) -> None:
+        """Stop the server of the model called `name` and remove its working folder; a no-op when nothing runs."""
         with _LOCK:
-            server = _SERVERS.pop(model.name, None)
+            server = _SERVERS.pop(name, None)
         if server is not None:
             _stop(server)
 

@@ -12,7 +12,6 @@ from tempo_core.options import RuntimeOptions
 class HelloOptions(RuntimeOptions):
     """Options whose manifests the hello generator renders."""
 
-    runtime: str = "hello"
     manifest_target: ClassVar[str | None] = "hello-configmap"
     namespace: str = "default"
 

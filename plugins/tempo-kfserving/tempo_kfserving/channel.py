@@ -30,7 +30,7 @@ from tempo_core.remote import DEFAULT_TIMEOUT, ProtocolClient, error_message
 
 if TYPE_CHECKING:
     from tempo_core.model import Servable
-    from tempo_core.protocol import Protocol
+    from tempo_core.protocol import WireProtocol
 
 __all__ = ["CHANNEL_ENV", "channel_namespace", "channel_address", "ChannelServer", "ChannelClient", "client_for"]
 
@@ -122,7 +122,7 @@ class ChannelClient:
     Like the REST client, it never repeats a request once sent: only a failed connect falls back.
     """
 
-    def __init__(self, model: Servable, protocol: Protocol, address: str, rest: ProtocolClient) -> None:
+    def __init__(self, model: Servable, protocol: WireProtocol, address: str, rest: ProtocolClient) -> None:
         self.model = model
         self.protocol = protocol
         self.address = address
@@ -193,7 +193,7 @@ def _receive(connection: socket.socket, size: int) -> bytes:
 
 
 def client_for(
-    model: Servable, protocol: Protocol, endpoint: str, *, timeout: float = DEFAULT_TIMEOUT
+    model: Servable, protocol: WireProtocol, endpoint: str, *, timeout: float = DEFAULT_TIMEOUT
 ) -> ProtocolClient | ChannelClient:
     """The client a server uses to call another model: its local channel when there is one, else REST."""
     rest = ProtocolClient(model, protocol, endpoint, timeout=timeout)

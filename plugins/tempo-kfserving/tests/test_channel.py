@@ -1,4 +1,4 @@
-"""The local channel: its naming, its framing, and closing it (with real MLServer servers in tempo-kfserving)."""
+"""The local channel: its naming, its framing, and closing it (real servers answering on it: test_local_channel.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tempo_core.channel import CHANNEL_ENV, ChannelServer, channel_address, channel_namespace
+from tempo_kfserving.channel import CHANNEL_ENV, ChannelServer, channel_address, channel_namespace
 
 
 def test_without_a_namespace_there_is_no_channel(monkeypatch: pytest.MonkeyPatch) -> None:
