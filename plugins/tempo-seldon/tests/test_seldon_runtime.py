@@ -12,6 +12,9 @@ operator, pod, image or service runs, so nothing here predicts over the network.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,8 @@ import yaml
 from kubernetes.client import ApiClient, Configuration
 
 from tempo_core import deploy, manifest, save
-from tempo_core.errors import DeployError, ServerNotReadyError
+from tempo_core.errors import DeployError, ServerNotReadyError, UnknownPluginObjectError
+from tempo_core.plugins import reset_plugins
 from tempo_seldon import SeldonCoreOptions, SeldonKubernetesRuntime
 from tempo_seldon.manifest import SELDON_DEPLOYMENT
 from tempo_test_support.kube_api import EmulatedKubernetesAPI, EmulatedResource
@@ -230,3 +234,49 @@ def test_a_missing_kubeconfig_names_the_file_and_the_fix(
         DeployError, match=r"cannot configure a Kubernetes client from the kubeconfig .*no-such-kubeconfig"
     ):
         SeldonKubernetesRuntime(OPTIONS).list()
+
+
+def test_tempo_undeploy_of_a_pipeline_by_name_removes_its_children_too(
+    api: EmulatedKubernetesAPI, classifier: Any, tmp_path: Path
+) -> None:
+    runtime_for(api).deploy(classifier)
+    options_file = tmp_path / "seldon.yaml"
+    options_file.write_text(yaml.safe_dump({"remote_options": {"namespace": NAMESPACE}}))
+    environment = {**os.environ, "KUBECONFIG": str(api.write_kubeconfig(tmp_path / "kubeconfig"))}
+
+    undeployed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tempo_core",
+            "undeploy",
+            "classifier",
+            "--runtime",
+            "seldon",
+            "--options",
+            options_file,
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+    assert undeployed.returncode == 0, undeployed.stderr
+    assert api.objects(SELDON_DEPLOYMENT, NAMESPACE) == {}, "the command knew only the pipeline's name"
+
+
+def test_without_the_v2_plugin_a_deploy_fails_before_applying_anything(
+    api: EmulatedKubernetesAPI, classifier: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save(classifier)
+    monkeypatch.setenv("KUBECONFIG", str(api.write_kubeconfig(tmp_path / "kubeconfig")))
+    monkeypatch.setenv("TEMPO_DISABLED_PLUGINS", "kfserving")  # as if tempo-kfserving were not installed
+    reset_plugins()
+    try:
+        with pytest.raises(UnknownPluginObjectError, match=r"No installed plugin registers protocol 'v2'"):
+            deploy(classifier, OPTIONS)
+    finally:
+        reset_plugins()
+
+    assert applied(api) == [], "nothing reached the cluster"
