@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import threading
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -118,6 +119,7 @@ class Plugins:
                 f"plugin '{self.manager.get_name(exc.plugin)}' implements a hook tempo does not have: {exc}"
             ) from exc
         self._registries: dict[str, Registry[Any]] = {}
+        self._filling = threading.RLock()
 
     def _load_entry_points(self, blocked: set[str]) -> None:
         allowed = _names(ALLOW_VARIABLE)
@@ -155,10 +157,12 @@ class Plugins:
         self._distributions[name] = distribution
 
     def registry(self, hook_name: str) -> Registry[Any]:
-        """What the plugins registered through the hook `hook_name`, filled through pluggy the first time."""
-        if hook_name not in self._registries:
-            self._registries[hook_name] = self._fill(hook_name)
-        return self._registries[hook_name]
+        """What the plugins registered through the hook `hook_name`, filled through pluggy the first time (once, even
+        when threads ask together)."""
+        with self._filling:
+            if hook_name not in self._registries:
+                self._registries[hook_name] = self._fill(hook_name)
+            return self._registries[hook_name]
 
     def _fill(self, hook_name: str) -> Registry[Any]:
         kind = _KINDS[hook_name]
