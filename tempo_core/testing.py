@@ -310,7 +310,7 @@ class RuntimeConformance:
         assert elapsed < self.failure_report_timeout, f"the failure took {elapsed:.0f} s to be reported"
         assert FAILING_MODEL not in _listed(tempo_runtime), "a model that failed to start is still listed"
 
-    def test_undeploying_a_pipeline_leaves_nothing_behind(
+    def test_undeploying_a_pipeline_by_name_leaves_nothing_behind(
         self,
         tempo_deploy: Callable[[Any], RemoteModel],
         tempo_runtime: Runtime,
@@ -319,21 +319,9 @@ class RuntimeConformance:
         remote = tempo_deploy(tempo_conformance_models.pipeline)
         assert remote.predict(**SAMPLE_INPUTS["pipeline"])[1] == "flagged"
 
-        remote.undeploy()
-
-        leftover = set(_listed(tempo_runtime)) & tempo_conformance_models.names()
-        assert not leftover, f"after undeploying the pipeline, list() still shows {sorted(leftover)}"
-
-    def test_undeploying_a_pipeline_by_name_leaves_nothing_behind(
-        self,
-        tempo_deploy: Callable[[Any], RemoteModel],
-        tempo_runtime: Runtime,
-        tempo_conformance_models: ConformanceModels,
-    ) -> None:
-        tempo_deploy(tempo_conformance_models.pipeline)
-
         # As `tempo undeploy NAME` does: a new runtime instance that knows nothing of the model but its name.
         tempo_runtime.undeploy_name(tempo_conformance_models.pipeline.name)
+        remote.undeploy()  # then undeploying it through the remote model finds nothing to do
 
         leftover = set(_listed(tempo_runtime)) & tempo_conformance_models.names()
         assert not leftover, f"after undeploying the pipeline by name, list() still shows {sorted(leftover)}"
