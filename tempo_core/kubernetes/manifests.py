@@ -11,7 +11,7 @@ from tempo_core.artifact import artifact_digest
 from tempo_core.errors import DeployError
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RequestLogOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline, servables_in_order
+from tempo_core.pipeline import children_of, servables_in_order
 
 __all__ = [
     "ARTIFACT_ANNOTATION",
@@ -61,8 +61,8 @@ def labels_for(model: Servable) -> dict[str, str]:
 def metadata_for(model: Servable, namespace: str) -> dict[str, Any]:
     """A model's resource's `metadata`: its name, namespace and labels, and for a pipeline its children's names."""
     metadata: dict[str, Any] = {"name": model.name, "namespace": namespace, "labels": labels_for(model)}
-    if isinstance(model, Pipeline):
-        children = [child.name for child in model.models]
+    children = [child.name for child in children_of(model)]
+    if children:
         metadata["annotations"] = {CHILDREN_ANNOTATION: json.dumps(children)}
     return metadata
 

@@ -31,7 +31,7 @@ from tempo_core.kubernetes import (
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import children_of
 from tempo_kfserving.endpoints import in_cluster_endpoint, service_name
 from tempo_kfserving.settings import cluster_server_env
 
@@ -158,7 +158,7 @@ class InferenceServiceGenerator(ManifestGenerator):
     def _server_container(
         self, model: Servable, uri: str, remote: KubernetesOptions, batching: BatchingOptions | None
     ) -> dict[str, Any]:
-        children = model.models if isinstance(model, Pipeline) else ()
+        children = children_of(model)
         endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
         env = {
             "STORAGE_URI": uri,

@@ -28,7 +28,7 @@ from tempo_core.kubernetes import (
 from tempo_core.manifest import ManifestGenerator
 from tempo_core.model import Servable
 from tempo_core.options import BatchingOptions, RuntimeOptions
-from tempo_core.pipeline import Pipeline
+from tempo_core.pipeline import children_of
 from tempo_kfserving.settings import cluster_server_env
 from tempo_seldon.endpoints import PREDICTOR, in_cluster_endpoint, service_name
 
@@ -154,7 +154,7 @@ class SeldonDeploymentGenerator(ManifestGenerator):
         if model.details.platform.is_custom_code:
             # Named, not left to the cluster's TEMPO_SERVER default: the environment is built for this image's Python.
             container["image"] = remote.serverImage or remote.mlserverImage
-            children = model.models if isinstance(model, Pipeline) else ()
+            children = children_of(model)
             endpoints = {child.name: in_cluster_endpoint(child.name, remote.namespace) for child in children}
             container["env"] = env_list(cluster_server_env(model, endpoints))
         if remote.resources is not None:
