@@ -11,7 +11,6 @@ import socket
 import subprocess
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 __all__ = [
@@ -19,6 +18,7 @@ __all__ = [
     "port_is_free",
     "ServerProcess",
     "last_lines",
+    "log_excerpt",
     "exit_cleanly_on_sigterm",
     "process_start_time",
     "stop_process_group",
@@ -132,12 +132,31 @@ class ServerProcess:
 
 
 def last_lines(path: Path, count: int = 20) -> str:
-    """The last `count` lines of a log file, for error messages; empty if it cannot be read."""
+    """The end of a log file, with its first traceback kept (see `log_excerpt`); empty if it cannot be read."""
     try:
         with open(path, errors="replace") as log:
-            return "".join(deque(log, maxlen=count))
+            return log_excerpt(log.read(), count)
     except OSError:
         return ""
+
+
+def log_excerpt(text: str, count: int = 20) -> str:
+    """The last `count` lines of a server's log, led by its first traceback when that lies further up.
+
+    A server that fails to load logs the cause once and then the shutdown of each of its servers, which can push
+    the cause out of any fixed number of last lines.
+    """
+    lines = text.splitlines(keepends=True)
+    tail = lines[-count:]
+    first = next((i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line), None)
+    if first is None or first >= len(lines) - count:
+        return "".join(tail)
+    end = first + 1
+    while end < len(lines) and lines[end][:1].isspace():
+        end += 1
+    if end + 1 >= len(lines) - count:
+        return "".join(lines[first:])
+    return "".join([*lines[first : end + 1], "...\n", *tail])
 
 
 def process_start_time(pid: int) -> int | None:

@@ -10,19 +10,21 @@ import requests
 from docker.models.containers import Container
 
 from tempo_core.errors import ServerNotReadyError
+from tempo_core.processes import log_excerpt
 from tempo_docker.container import published_endpoint
 
 __all__ = ["wait_for_server", "last_lines"]
 
 _POLL_SECONDS = 0.1
-# Enough to reach a failed load past the shutdown lines of MLServer's REST, gRPC and metrics servers.
-_LOG_LINES = 50
+_LOG_LINES = 20
+# How much of the log is read to find the cause of a failed start: a start-up log is far shorter.
+_SCANNED_LINES = 2000
 
 
 def last_lines(container: Container, count: int = _LOG_LINES) -> str:
-    """The last lines the container's server wrote, for error messages."""
+    """The last lines the container's server wrote, led by its first traceback, for error messages."""
     try:
-        return str(container.logs(tail=count).decode(errors="replace"))
+        return log_excerpt(container.logs(tail=_SCANNED_LINES).decode(errors="replace"), count)
     except docker.errors.APIError:
         return ""
 
