@@ -124,9 +124,14 @@ class _Where:
 
     label: str
     error_class: type[TempoError]
+    path: str = ""  # where the tensor is in the body, as `inputs[0]`
 
     def error(self, problem: str) -> TempoError:
         return self.error_class(f"{self.label}: {problem}")
+
+    def field(self, name: str) -> str:
+        """A field of the tensor as a path into the body: `inputs[0].datatype`."""
+        return f"{self.path}.{name}" if self.path else name
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,8 @@ class _Side:
     body: str
     error_class: type[TempoError]
 
-    def at(self, name: str) -> _Where:
-        return _Where(f"{self.role} '{name}'", self.error_class)
+    def at(self, name: str, path: str = "") -> _Where:
+        return _Where(f"{self.role} '{name}'", self.error_class, path)
 
     def error(self, problem: str) -> TempoError:
         return self.error_class(f"{self.body} body: {problem}")
@@ -535,7 +540,7 @@ def _read_document(body: bytes, headers: Mapping[str, str], side: _Side) -> tupl
     try:
         document = orjson.loads(view[:header_length])
     except orjson.JSONDecodeError as exc:
-        raise side.error(f"is not valid JSON ({exc}); send a V2 inference {side.body} object.") from exc
+        raise side.error(f"is not JSON ({exc}); send a V2 inference {side.body} object.") from exc
     if not isinstance(document, dict):
         raise side.error(f"must be a JSON object, got {type(document).__name__}; send a V2 inference {side.body}.")
     return document, view[header_length:]
@@ -585,7 +590,7 @@ def _read_tensors(items: Any, binary: memoryview, side: _Side, key: str) -> dict
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise side.error(f"{key}[{index}] must be an object with a string 'name'.")
-        where = side.at(item["name"])
+        where = side.at(item["name"], f"{key}[{index}]")
         if item["name"] in wires:
             raise where.error("appears twice; send each tensor once.")
         wires[item["name"]], offset = _read_tensor(item, binary, offset, where)
@@ -600,7 +605,8 @@ def _read_tensors(items: Any, binary: memoryview, side: _Side, key: str) -> dict
 def _read_tensor(item: dict[str, Any], binary: memoryview, offset: int, where: _Where) -> tuple[_Wire, int]:
     datatype = item.get("datatype")
     if datatype not in DATATYPES:
-        raise where.error(f"unknown datatype {reprlib.repr(datatype)}; use one of {', '.join(DATATYPES)}.")
+        given = "is missing" if datatype is None else f"is {reprlib.repr(datatype)}, not a V2 datatype"
+        raise where.error(f"{where.field('datatype')} {given}; use one of {', '.join(DATATYPES)}.")
     shape = item.get("shape")
     if (
         not isinstance(shape, list)
@@ -608,7 +614,8 @@ def _read_tensor(item: dict[str, Any], binary: memoryview, offset: int, where: _
         or not all(type(size) is int and size >= 0 for size in shape)
     ):
         raise where.error(
-            f"shape must be a list of at most {_MAX_DIMS} non-negative integers, got {reprlib.repr(shape)}; "
+            f"{where.field('shape')} must be a list of at most {_MAX_DIMS} non-negative integers, got "
+            f"{reprlib.repr(shape)}; "
             "send the tensor's dimensions."
         )
     parameters = item.get("parameters") or {}

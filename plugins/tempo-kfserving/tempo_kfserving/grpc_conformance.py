@@ -33,9 +33,9 @@ from mlserver.grpc.converters import ModelInferResponseConverter
 from mlserver.grpc.utils import STATUS_CODE_MAPPING
 from mlserver.types import InferenceResponse, TensorData
 
+from tempo_kfserving import direct
 from tempo_kfserving.codec import BASE64_CONTENT_TYPE, DATATYPES, HEADER_LENGTH
 from tempo_kfserving.grpc_tensors import request_document, response_message
-from tempo_kfserving.rest_conformance import BinaryHandler, binary_handler
 
 __all__ = ["install"]
 
@@ -158,29 +158,31 @@ def _refuse_malformed(method: Handler) -> Handler:
         problem = _request_problem(request)
         if problem is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-        handler = binary_handler(request.model_name)
+        handler = direct.handler_for(request.model_name, getattr(self, "_data_plane", None))
         if handler is not None and request.inputs and len(request.raw_input_contents) == len(request.inputs):
-            return await _answer_raw(handler, request, context)
+            return await _answer_raw(self._data_plane, handler, request, context)
         return await method(self, request, context)
 
     return answer
 
 
 async def _answer_raw(
-    handler: BinaryHandler, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext
+    data_plane: Any, handler: direct.DirectHandler, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext
 ) -> pb.ModelInferResponse:
-    """A request of raw contents to tempo's runtime, answered by its binary handler with raw contents: the arrays
+    """A request of raw contents to tempo's runtime, answered by its direct handler with raw contents: the arrays
     go from bytes to numpy and back with no Python lists between.
     """
     document, binary = request_document(request)
     header = orjson.dumps(document)
-    status, body, headers = await handler(header + binary, {HEADER_LENGTH: str(len(header))})
-    if status != 200:
-        message = str(orjson.loads(body).get("error", body[:500]))
-        code = grpc.StatusCode.INVALID_ARGUMENT if status < 500 else grpc.StatusCode.INTERNAL
-        await context.abort(STATUS_CODE_MAPPING.get(status, code), message)
-    length = int(headers[HEADER_LENGTH])
-    return response_message(orjson.loads(body[:length]), body[length:])
+    version = request.model_version or None
+    try:
+        answered = await direct.answer(
+            data_plane, handler, request.model_name, version, header + binary, {HEADER_LENGTH: str(len(header))}
+        )
+    except MLServerError as exc:
+        await context.abort(_status(exc), str(exc))
+    length = int(answered.headers[HEADER_LENGTH])
+    return response_message(orjson.loads(answered.body[:length]), answered.body[length:])
 
 
 class _ResponseConverter(ModelInferResponseConverter):  # type: ignore[misc]

@@ -18,12 +18,13 @@ from pydantic import ValidationError
 
 from tempo_kfserving.channel import ChannelServer, Headers
 
-__all__ = ["ChannelServing"]
+__all__ = ["ChannelServing", "error_answer"]
 
 _JSON = {"content-type": "application/json"}
 
 
-def _error(status: int, message: str) -> tuple[int, bytes, Headers]:
+def error_answer(status: int, message: str) -> tuple[int, bytes, Headers]:
+    """A channel answer in the V2 error shape, `{"error": message}`."""
     return status, json.dumps({"error": message}).encode(), _JSON
 
 
@@ -52,14 +53,14 @@ class ChannelServing(MLModel):  # type: ignore[misc]
         try:
             request = InferenceRequest.model_validate_json(body)
         except ValidationError as exc:
-            return _error(422, f"not a V2 inference request: {exc}")
+            return error_answer(422, f"not a V2 inference request: {exc}")
         if request.id is None:
             request.id = str(uuid.uuid4())
         try:
             response = await self.predict(request)
         except MLServerError as exc:
-            return _error(exc.status_code, str(exc))
+            return error_answer(exc.status_code, str(exc))
         except Exception as exc:
-            return _error(500, f"model '{self.name}' raised {type(exc).__name__}: {exc}")
+            return error_answer(500, f"model '{self.name}' raised {type(exc).__name__}: {exc}")
         response.id = request.id
         return 200, response.model_dump_json(exclude_none=True).encode(), _JSON

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
 
@@ -16,9 +16,9 @@ from tempo_core.custom import CustomModel
 from tempo_core.errors import ArgumentError, TempoError
 from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
-from tempo_kfserving import codec, rest_conformance
-from tempo_kfserving.channel import client_for
-from tempo_kfserving.mlserver_channel import ChannelServing
+from tempo_kfserving import codec, direct
+from tempo_kfserving.channel import Headers, client_for
+from tempo_kfserving.mlserver_channel import ChannelServing, error_answer
 from tempo_kfserving.pipeline_metrics import timed_child
 
 __all__ = ["TempoMLServerModel"]
@@ -64,12 +64,12 @@ class TempoMLServerModel(ChannelServing):
         self._blocks_on_network = remote_children > 0
         loaded: bool = await super().load()  # opens the local channel
         if (self.settings.max_batch_size or 0) <= 1:  # with adaptive batching every request goes through predict()
-            rest_conformance.register_binary_handler(self.name, self._answer_binary)
+            direct.register_handler(self.name, self._answer_directly)
         return loaded
 
     async def unload(self) -> bool:
-        """Stop answering binary bodies directly, then unload."""
-        rest_conformance.unregister_binary_handler(self.name)
+        """Stop answering requests directly, then unload."""
+        direct.unregister_handler(self.name)
         unloaded: bool = await super().unload()
         return unloaded
 
@@ -84,24 +84,31 @@ class TempoMLServerModel(ChannelServing):
             response = codec.encode_response_dict(servable.signature, servable.name, value, outputs=wanted.names)
         return _response(response, payload)
 
-    async def _answer_binary(self, body: bytes, headers: Mapping[str, str]) -> rest_conformance.BinaryAnswer:
-        """A REST binary-extension request, decoded and answered by tempo's codec alone (outputs binary if asked)."""
+    async def _answer_directly(self, body: bytes, headers: Mapping[str, str]) -> direct.DirectAnswer:
+        """A V2 request body (JSON or binary extension) decoded and answered by tempo's codec alone, binary outputs
+        if asked; raises MLServerError when the request or the model fails."""
         servable = self._servable
+        with _as_mlserver_errors(servable.name):
+            arguments, wanted = codec.read_request(servable.signature, body, headers)
+            request_id = wanted.request_id or str(uuid.uuid4())
+            value = await self._call(arguments)
+            content, answer_headers = codec.encode_response(
+                servable.signature,
+                servable.name,
+                value,
+                binary=wanted.binary,
+                outputs=wanted.names,
+                request_id=request_id,
+            )
+        return direct.DirectAnswer(content, answer_headers, request_id)
+
+    async def _answer(self, body: bytes, headers: Headers) -> tuple[int, bytes, Headers]:
+        """A request on the local channel, answered as a direct REST request is."""
         try:
-            with _as_mlserver_errors(servable.name):
-                arguments, wanted = codec.read_request(servable.signature, body, headers)
-                value = await self._call(arguments)
-                content, answer_headers = codec.encode_response(
-                    servable.signature,
-                    servable.name,
-                    value,
-                    binary=wanted.binary,
-                    outputs=wanted.names,
-                    request_id=wanted.request_id,
-                )
+            answered = await self._answer_directly(body, headers)
         except MLServerError as exc:
-            return exc.status_code, orjson.dumps({"error": str(exc)}), {"Content-Type": "application/json"}
-        return 200, content, answer_headers
+            return error_answer(exc.status_code, str(exc))
+        return 200, answered.body, answered.headers
 
     async def _call(self, arguments: dict[str, Any]) -> Any:
         if self._servable.is_async:  # an async pipeline awaits its children on this loop, together where it gathers

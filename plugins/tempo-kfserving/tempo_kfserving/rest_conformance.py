@@ -4,36 +4,41 @@
   would answer 422 `{"detail": [...]}`; an inference body is read as JSON whatever its Content-Type says.
 - Health and model readiness answer with a JSON body as well as their status, `{"ready": true}` or `{"live": true}`,
   which KServe's REST client reads (MLServer sends an empty body).
+- A model that registered a direct handler (tempo's own runtime, see `tempo_kfserving.direct`) answers its
+  inference bodies itself, JSON or binary, binary outputs included when asked.
 - The REST binary tensor data extension (a JSON header of `Inference-Header-Content-Length` bytes, then the
-  tensors' raw bytes): a model that registered a handler for such bodies (tempo's own runtime, in the server
-  process) answers it directly, binary outputs included when asked; for any other model the tensors are
-  unpacked into a JSON request for MLServer.
+  tensors' raw bytes) for any other model: the tensors are unpacked into a JSON request for MLServer.
+
+The middleware runs inside MLServer's own (REST metrics, gzip, CORS), so they see every answer.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import struct
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from mlserver.cloudevents import CloudEventsMiddleware
+from mlserver.errors import MLServerError
+from mlserver.settings import Settings
+from starlette.middleware import Middleware
 from starlette.responses import Response
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempo_core.errors import ArgumentError
+from tempo_kfserving import direct
 
 __all__ = [
     "infer_model",
     "install",
-    "register_binary_handler",
-    "binary_handler",
-    "unregister_binary_handler",
     "unpack_binary_request",
-    "BinaryHandler",
 ]
 
 _HEADER_LENGTH = b"inference-header-content-length"
@@ -55,26 +60,6 @@ _LAYOUT = {
 }
 _U32 = struct.Struct("<I")
 
-# The answer to one binary-extension body: status, body and headers.
-BinaryAnswer = tuple[int, bytes, dict[str, str]]
-BinaryHandler = Callable[[bytes, Mapping[str, str]], Awaitable[BinaryAnswer]]
-_binary_handlers: dict[str, BinaryHandler] = {}
-
-
-def register_binary_handler(model_name: str, handler: BinaryHandler) -> None:
-    """Answer binary-extension inference bodies for `model_name` with `handler` in this process."""
-    _binary_handlers[model_name] = handler
-
-
-def binary_handler(model_name: str) -> BinaryHandler | None:
-    """The handler registered for `model_name` in this process, if any."""
-    return _binary_handlers.get(model_name)
-
-
-def unregister_binary_handler(model_name: str) -> None:
-    """Stop answering binary bodies for `model_name` directly; they go to MLServer as JSON again."""
-    _binary_handlers.pop(model_name, None)
-
 
 def install() -> None:
     """Make the REST app MLServer builds in this process answer as described above."""
@@ -84,11 +69,22 @@ def install() -> None:
     if getattr(original, "tempo_conformant", False):
         return
 
+    signature = inspect.signature(original)
+
     @functools.wraps(original)
     def create_app(*args: Any, **kwargs: Any) -> FastAPI:
         app: FastAPI = original(*args, **kwargs)
+        arguments = signature.bind(*args, **kwargs).arguments
         app.add_exception_handler(RequestValidationError, _validation_error)
-        app.add_middleware(InferenceBodies)
+        # Innermost of the middleware, where add_middleware would put it outermost.
+        app.user_middleware.append(
+            Middleware(
+                InferenceBodies,
+                settings=arguments["settings"],
+                data_plane=arguments.get("data_plane"),
+                router=app.router,
+            )
+        )
         return app
 
     create_app.tempo_conformant = True  # type: ignore[attr-defined]
@@ -123,11 +119,19 @@ def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
 
 def infer_model(scope: Scope) -> str | None:
     """The model name of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
+    target = _infer_target(scope)
+    return None if target is None else target[0]
+
+
+def _infer_target(scope: Scope) -> tuple[str, str | None] | None:
+    """The model name and version of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
     parts = scope["path"].strip("/").split("/")
-    if len(parts) in (4, 6) and parts[0] == "v2" and parts[1] == "models" and parts[-1] == "infer":
-        return parts[2]
+    if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "infer":
+        return parts[2], None
+    if len(parts) == 6 and parts[:2] == ["v2", "models"] and parts[3] == "versions" and parts[5] == "infer":
+        return parts[2], parts[4]
     return None
 
 
@@ -171,21 +175,30 @@ async def _with_health_body(app: ASGIApp, key: str, scope: Scope, receive: Recei
 
 
 class InferenceBodies:
-    """ASGI middleware: inference bodies read as JSON whatever their Content-Type, binary-extension bodies, and
-    health answers with a body.
+    """ASGI middleware: inference bodies answered directly by models that registered a handler, read as JSON
+    whatever their Content-Type, binary-extension bodies unpacked, and health answers with a body.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, data_plane: Any = None, router: Router | None = None) -> None:
         self.app = app
+        self._data_plane = data_plane
+        self._router = router
+        self._cloud_events = CloudEventsMiddleware(settings)
+        # MLServer's response cache answers from what predict returned before; requests must reach it then.
+        self._direct = not settings.cache_enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model_name = infer_model(scope)
-        if model_name is None:
+        target = _infer_target(scope)
+        if target is None:
             health = _health_key(scope)
             if health is None:
                 await self.app(scope, receive, send)
             else:
                 await _with_health_body(self.app, health, scope, receive, send)
+            return
+        handler = direct.handler_for(target[0], self._data_plane) if self._direct else None
+        if handler is not None:
+            await self._answer_directly(handler, target, scope, receive, send)
             return
         headers = dict(scope["headers"])
         if _HEADER_LENGTH not in headers:
@@ -194,14 +207,8 @@ class InferenceBodies:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        text_headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in headers.items()}
-        handler = _binary_handlers.get(model_name)
         try:
-            if handler is not None:
-                status, content, answer_headers = await handler(body, text_headers)
-                await Response(content, status_code=status, headers=answer_headers)(scope, receive, send)
-                return
-            document = unpack_binary_request(body, text_headers[_HEADER_LENGTH.decode()])
+            document = unpack_binary_request(body, headers[_HEADER_LENGTH].decode("latin-1"))
         except ArgumentError as exc:
             await error_response(400, str(exc))(scope, receive, send)
             return
@@ -209,6 +216,34 @@ class InferenceBodies:
         new_headers = {b"content-type": _JSON.encode(), b"content-length": str(len(converted)).encode()}
         scope = {**scope, "headers": _with_headers(scope["headers"], new_headers, drop=(_HEADER_LENGTH,))}
         await self.app(scope, _replay(converted), send)
+
+    async def _answer_directly(
+        self, handler: direct.DirectHandler, target: tuple[str, str | None], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        self._route(scope)
+        body = await _read_body(receive)
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        try:
+            answered = await direct.answer(
+                self._data_plane, handler, *target, body, headers, cloud_events=self._cloud_events
+            )
+        except MLServerError as exc:
+            response = error_response(exc.status_code, str(exc))
+        else:
+            response = Response(answered.body, headers=answered.headers)
+        await response(scope, receive, send)
+
+    def _route(self, scope: Scope) -> None:
+        """Mark the request routed as Starlette's router marks it, for the middleware outside that reads its route
+        (MLServer's REST metrics count requests by route)."""
+        if self._router is None:
+            return
+        for route in self._router.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["router"] = self._router
+                scope.update(child_scope)
+                return
 
 
 def _with_headers(

@@ -336,14 +336,20 @@ def valid_input(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (with_input("payload", datatype="FLOAT"), "input 'payload': unknown datatype 'FLOAT'; use one of BOOL"),
+        (
+            with_input("payload", datatype="FLOAT"),
+            "input 'payload': inputs[0].datatype is 'FLOAT', not a V2 datatype; use one of BOOL",
+        ),
         (
             with_input("payload", data=[1, 2, 3, 4, 5]),
             "input 'payload': datatype FP32 with shape [2, 3] needs 6 values, got 5",
         ),
-        (with_input("payload", shape=[-1, 3]), "input 'payload': shape must be a list of at most 32 non-negative"),
-        (with_input("payload", shape=[2.0, 3]), "input 'payload': shape must be a list"),
-        (with_input("payload", shape=[1] * 40), "input 'payload': shape must be a list of at most 32"),
+        (
+            with_input("payload", shape=[-1, 3]),
+            "input 'payload': inputs[0].shape must be a list of at most 32 non-negative",
+        ),
+        (with_input("payload", shape=[2.0, 3]), "input 'payload': inputs[0].shape must be a list"),
+        (with_input("payload", shape=[1] * 40), "input 'payload': inputs[0].shape must be a list of at most 32"),
         (with_input("payload", shape=[10**12]), "input 'payload': datatype FP32 with shape [1000000000000] needs"),
         (with_input("payload", data="1,2,3"), "input 'payload': data must be a list of numbers, got str"),
         (with_input("payload", data=[[1, 2], [3]]), "input 'payload': data must be a flat (or evenly nested) list"),
@@ -383,8 +389,8 @@ def valid_input(name: str) -> dict[str, Any]:
         ),
         (with_inputs([*VALID_REQUEST["inputs"], valid_input("label")]), "input 'label': appears twice"),
         (with_inputs([{"datatype": "FP32"}]), "request body: inputs[0] must be an object with a string 'name'"),
-        (b"inputs: []", "request body: is not valid JSON"),
-        (b'{"inputs": "\xff"}', "request body: is not valid JSON"),
+        (b"inputs: []", "request body: is not JSON"),
+        (b'{"inputs": "\xff"}', "request body: is not JSON"),
         (b"[1, 2]", "request body: must be a JSON object, got list"),
         (b'{"inputs": {}}', "request body: 'inputs' must be a list of tensors, got dict"),
     ],

@@ -83,3 +83,31 @@ def test_tempo_list_shows_the_metrics_url_and_metrics_can_be_turned_off(tmp_path
     with deploy_local(chain, LocalOptions(metrics=False)) as remote:
         assert remote.metrics_endpoint is None
         assert remote.predict(np.ones(1)).tolist() == [-2.0]
+
+
+def test_json_binary_and_grpc_requests_are_all_counted(tmp_path: Path) -> None:
+    @model(name="tripler", local_folder=str(tmp_path / "tripler"))
+    def tripler(values: np.ndarray) -> np.ndarray:
+        return values * 3
+
+    body = {"inputs": [{"name": "values", "datatype": "FP64", "shape": [2], "data": [1.0, 2.0]}]}
+    with deploy_local(tripler) as remote:
+        assert remote.metrics_endpoint is not None
+        url = f"{remote.endpoint}/v2/models/tripler/infer"
+        assert requests.post(url, json=body, timeout=10).json()["outputs"][0]["data"] == [3.0, 6.0]
+        assert requests.post(url, json={"inputs": []}, timeout=10).status_code == 400
+        assert remote.with_options(binary=True).predict(np.ones(2000)).sum() == 6000
+        assert remote.with_options(transport="grpc").predict(np.ones(2000)).sum() == 6000
+        counted = samples(remote.metrics_endpoint)
+
+    series = (("model", "tripler"), ("version", "None"))
+    assert counted[("model_infer_request_success_total", series)] == 3
+    assert counted[("model_infer_request_failure_total", series)] == 1
+    assert counted[("model_infer_request_duration_count", series)] == 4
+    rest = {
+        labels: value
+        for (name, labels), value in counted.items()
+        if name == "rest_server_requests_total" and ("path", "/v2/models/{model_name}/infer") in labels
+    }
+    assert sorted(dict(labels)["status_code"] for labels in rest) == ["200", "400"]
+    assert sum(rest.values()) == 3, "the JSON, the malformed and the binary REST request"

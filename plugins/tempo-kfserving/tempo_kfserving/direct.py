@@ -1,0 +1,81 @@
+"""Inference requests a model answers itself, from the raw body, with the bookkeeping MLServer's DataPlane does.
+
+Tempo's runtime registers a handler for each model it loads. The REST middleware (JSON and binary-extension bodies)
+and the gRPC servicer (raw contents) hand it the request as bytes instead of building MLServer's pydantic request,
+calling `predict` and serialising MLServer's response: that round trip was most of a small request's cost. What
+MLServer does around `predict` still happens: the model is looked up and must be ready, the request runs in the
+model's context (custom metrics), and `model_infer_request_success`, `_failure` and `_duration` count it. A model
+without a handler, or an MLServer whose DataPlane lacks that bookkeeping, is served by MLServer as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, NamedTuple
+
+from mlserver.cloudevents import CloudEventsMiddleware
+from mlserver.handlers import DataPlane
+from mlserver.types import InferenceResponse
+from mlserver.utils import extract_headers
+
+__all__ = [
+    "DirectAnswer",
+    "DirectHandler",
+    "answer",
+    "handler_for",
+    "register_handler",
+    "unregister_handler",
+]
+
+
+class DirectAnswer(NamedTuple):
+    """A model's answer to one request: the response body, its HTTP headers, and the response's id."""
+
+    body: bytes
+    headers: dict[str, str]
+    request_id: str
+
+
+# Called with a V2 request body (JSON or binary extension) and its headers; raises MLServerError when it fails.
+DirectHandler = Callable[[bytes, Mapping[str, str]], Awaitable[DirectAnswer]]
+_handlers: dict[str, DirectHandler] = {}
+
+
+def register_handler(model_name: str, handler: DirectHandler) -> None:
+    """Answer inference requests for `model_name` in this process with `handler`."""
+    _handlers[model_name] = handler
+
+
+def unregister_handler(model_name: str) -> None:
+    """Stop answering `model_name`'s requests directly; MLServer serves them again."""
+    _handlers.pop(model_name, None)
+
+
+def handler_for(model_name: str, data_plane: Any) -> DirectHandler | None:
+    """The handler registered for `model_name`, if any and if `data_plane` keeps the bookkeeping `answer` needs."""
+    handler = _handlers.get(model_name)
+    if handler is None or not isinstance(data_plane, DataPlane) or not hasattr(data_plane, "_infer_contextmanager"):
+        return None
+    return handler
+
+
+async def answer(
+    data_plane: DataPlane,
+    handler: DirectHandler,
+    model_name: str,
+    version: str | None,
+    body: bytes,
+    headers: Mapping[str, str],
+    cloud_events: CloudEventsMiddleware | None = None,
+) -> DirectAnswer:
+    """Run `handler` on one request as MLServer's DataPlane runs `predict`: found, ready, in its context, counted.
+
+    With `cloud_events` the answer carries the CloudEvents headers MLServer's REST responses have. Raises
+    MLServerError (a model that is not ready, a bad request, a failing model), counted as a failure.
+    """
+    async with data_plane._infer_contextmanager(model_name, version) as model:
+        answered = await handler(body, headers)
+    if cloud_events is not None:
+        stub = InferenceResponse.model_construct(model_name=model_name, id=answered.request_id, outputs=[])
+        answered.headers.update(extract_headers(cloud_events.response_middleware(stub, model.settings)) or {})
+    return answered
