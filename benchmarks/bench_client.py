@@ -3,29 +3,26 @@
 - RemoteModel.predict against a raw keep-alive HTTP post of the same body (target <= 1.2x).
 - RemoteModel.predict of a 1000x4 FP32 tensor, end to end: binary tensors (REST extension, gRPC raw contents)
   against JSON (target >= 5x).
-- deploy_local until ready against MLServer's own cold start of the same model (target <= 1.2x).
 
 Run with `nox -s bench`.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import urllib3
 
-from tempo_core import deploy_local, model, save
+from tempo_core import deploy_local, model
 from tempo_kfserving import codec
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from bench_serving import measure_calls, start_bare_server  # noqa: E402
+from bench_serving import measure_calls  # noqa: E402
 
 
 def client_overhead(root: Path) -> tuple[float, float]:
@@ -76,38 +73,12 @@ def tensor_round_trips(root: Path) -> dict[str, float]:
         )
 
 
-def cold_starts(root: Path) -> tuple[float, float]:
-    """Seconds from nothing to ready: deploy_local of a saved model, and `mlserver start` of the same work."""
-
-    @model(name="doubler", local_folder=str(root / "doubler"))
-    def doubler(values: np.ndarray) -> np.ndarray:
-        return values * 2
-
-    (root / "doubler").mkdir()
-    (root / "doubler" / "requirements.txt").write_text("numpy\n")
-    save(doubler)
-    tempo_times, bare_times = [], []
-    for attempt in range(3):
-        started = time.perf_counter()
-        remote = deploy_local(doubler)
-        tempo_times.append(time.perf_counter() - started)
-        remote.undeploy()
-        workdir = root / f"bare-{attempt}"
-        workdir.mkdir()
-        started = time.perf_counter()
-        server, _ = start_bare_server(workdir)
-        bare_times.append(time.perf_counter() - started)
-        server.stop()
-    return statistics.median(tempo_times), statistics.median(bare_times)
-
-
 def main() -> None:
-    """Measure and print the three comparisons."""
+    """Measure and print the two comparisons."""
     with tempfile.TemporaryDirectory(prefix="tempo-bench-client-") as scratch:
         root = Path(scratch)
         remote_p50, raw_p50 = client_overhead(root)
         timings = tensor_round_trips(root)
-        tempo_start, bare_start = cold_starts(root)
     print(
         f"RemoteModel.predict p50 {remote_p50:.3f} ms vs raw keep-alive post {raw_p50:.3f} ms: "
         f"ratio {remote_p50 / raw_p50:.2f} (target <= 1.2)"
@@ -117,10 +88,6 @@ def main() -> None:
             f"1000x4 FP32 RemoteModel.predict p50: JSON {timings['json']:.2f} ms, {transport} "
             f"{timings[transport]:.2f} ms: {timings['json'] / timings[transport]:.1f}x faster (target >= 5)"
         )
-    print(
-        f"cold start to ready: deploy_local {tempo_start:.2f} s vs mlserver start {bare_start:.2f} s: "
-        f"ratio {tempo_start / bare_start:.2f} (target <= 1.2)"
-    )
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ import numpy as np
 import requests
 
 from tempo_core import LocalOptions, deploy_local, model, save
-from tempo_core.processes import ServerProcess, free_port
+from tempo_core.processes import ServerProcess
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "examples" / "iris"))
+
+from baselines import start_mlserver  # noqa: E402
 
 REQUESTS = 2000
 ROUNDS = 8
@@ -88,45 +90,8 @@ def rss_mib(pid: int) -> float:
 
 
 def start_bare_server(workdir: Path) -> tuple[ServerProcess, str]:
-    """The baseline MLServer with the same settings tempo writes."""
-    port = free_port()
-    (workdir / "settings.json").write_text(
-        json.dumps(
-            {
-                "debug": False,
-                "host": "127.0.0.1",
-                "http_port": port,
-                "grpc_port": free_port(),
-                # Metrics on, on a port of their own, as tempo serves them by default.
-                "metrics_endpoint": "/metrics",
-                "metrics_port": free_port(),
-                "parallel_workers": 0,
-                "metrics_dir": str(workdir / ".metrics"),
-                "environments_dir": str(workdir / ".envs"),
-            }
-        )
-    )
-    (workdir / "bare").mkdir()
-    (workdir / "bare" / "model-settings.json").write_text(
-        json.dumps({"name": "bare", "implementation": "bare_model.DoublingModel"})
-    )
-    server = ServerProcess(
-        [sys.executable, "-c", "from mlserver.cli import main; main()", "start", str(workdir)],
-        workdir,
-        {"PYTHONPATH": str(HERE)},
-        workdir / "server.log",
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{endpoint}/v2/models/bare/ready", timeout=1).status_code == 200:
-                return server, endpoint
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"the bare MLServer did not start:\n{server.last_lines()}")
+    """The baseline MLServer with the same settings tempo writes, serving `bare_model.DoublingModel` as `bare`."""
+    return start_mlserver(workdir, {"bare": {"implementation": "bare_model.DoublingModel"}})
 
 
 def main() -> None:
