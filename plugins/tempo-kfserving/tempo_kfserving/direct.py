@@ -5,7 +5,8 @@ and the gRPC servicer (raw contents) hand it the request as bytes instead of bui
 calling `predict` and serialising MLServer's response: that round trip was most of a small request's cost. What
 MLServer does around `predict` still happens: the model is looked up and must be ready, the request runs in the
 model's context (custom metrics), and `model_infer_request_success`, `_failure` and `_duration` count it. A model
-without a handler, or an MLServer whose DataPlane lacks that bookkeeping, is served by MLServer as before.
+without a handler, or an MLServer whose DataPlane lacks that bookkeeping or caches responses, is served by MLServer as
+before.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "answer",
     "handler_for",
     "register_handler",
+    "supported_by",
     "unregister_handler",
 ]
 
@@ -51,12 +53,19 @@ def unregister_handler(model_name: str) -> None:
     _handlers.pop(model_name, None)
 
 
-def handler_for(model_name: str, data_plane: Any) -> DirectHandler | None:
-    """The handler registered for `model_name`, if any and if `data_plane` keeps the bookkeeping `answer` needs."""
-    handler = _handlers.get(model_name)
-    if handler is None or not isinstance(data_plane, DataPlane) or not hasattr(data_plane, "_infer_contextmanager"):
-        return None
-    return handler
+def handler_for(model_name: str) -> DirectHandler | None:
+    """The handler registered for `model_name` in this process, if any."""
+    return _handlers.get(model_name)
+
+
+def supported_by(data_plane: Any) -> bool:
+    """Whether `data_plane` keeps the bookkeeping `answer` runs a handler in, and no response cache that requests
+    must reach (it answers from what `predict` returned before)."""
+    return (
+        isinstance(data_plane, DataPlane)
+        and hasattr(data_plane, "_infer_contextmanager")
+        and getattr(data_plane, "_response_cache", None) is None
+    )
 
 
 async def answer(

@@ -158,8 +158,9 @@ def _refuse_malformed(method: Handler) -> Handler:
         problem = _request_problem(request)
         if problem is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-        handler = direct.handler_for(request.model_name, getattr(self, "_data_plane", None))
-        if handler is not None and request.inputs and len(request.raw_input_contents) == len(request.inputs):
+        handler = direct.handler_for(request.model_name)
+        raw = request.inputs and len(request.raw_input_contents) == len(request.inputs)
+        if handler is not None and raw and direct.supported_by(getattr(self, "_data_plane", None)):
             return await _answer_raw(self._data_plane, handler, request, context)
         return await method(self, request, context)
 

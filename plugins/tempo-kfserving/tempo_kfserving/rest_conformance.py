@@ -179,13 +179,14 @@ class InferenceBodies:
     whatever their Content-Type, binary-extension bodies unpacked, and health answers with a body.
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings, data_plane: Any = None, router: Router | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, data_plane: Any, router: Router) -> None:
         self.app = app
         self._data_plane = data_plane
         self._router = router
+        # The routes a direct answer can match, looked up as Starlette's router would look them up.
+        self._infer_routes = [route for route in router.routes if str(getattr(route, "path", "")).endswith("/infer")]
         self._cloud_events = CloudEventsMiddleware(settings)
-        # MLServer's response cache answers from what predict returned before; requests must reach it then.
-        self._direct = not settings.cache_enabled
+        self._direct = direct.supported_by(data_plane)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = _infer_target(scope)
@@ -196,7 +197,7 @@ class InferenceBodies:
             else:
                 await _with_health_body(self.app, health, scope, receive, send)
             return
-        handler = direct.handler_for(target[0], self._data_plane) if self._direct else None
+        handler = direct.handler_for(target[0]) if self._direct else None
         if handler is not None:
             await self._answer_directly(handler, target, scope, receive, send)
             return
@@ -236,9 +237,7 @@ class InferenceBodies:
     def _route(self, scope: Scope) -> None:
         """Mark the request routed as Starlette's router marks it, for the middleware outside that reads its route
         (MLServer's REST metrics count requests by route)."""
-        if self._router is None:
-            return
-        for route in self._router.routes:
+        for route in self._infer_routes:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope["router"] = self._router
