@@ -16,10 +16,12 @@ from typing import Any, NamedTuple
 
 from mlserver.cloudevents import CloudEventsMiddleware
 from mlserver.handlers import DataPlane
+from mlserver.settings import ModelSettings
 from mlserver.types import InferenceResponse
 from mlserver.utils import extract_headers
 
 __all__ = [
+    "CloudEventHeaders",
     "DirectAnswer",
     "DirectHandler",
     "answer",
@@ -68,6 +70,26 @@ def supported_by(data_plane: Any) -> bool:
     )
 
 
+class CloudEventHeaders:
+    """The CloudEvents headers MLServer's REST responses carry, asked of its middleware once per model: per answer
+    only the response's id changes (MLServer's middleware costs more than a small model's whole answer)."""
+
+    _PLACEHOLDER = "tempo-response-id"
+
+    def __init__(self, middleware: CloudEventsMiddleware) -> None:
+        self._middleware = middleware
+        self._templates: dict[int, tuple[ModelSettings, dict[str, str]]] = {}
+
+    def of(self, settings: ModelSettings, response_id: str) -> dict[str, str]:
+        """The headers of a response with `response_id` from the model with `settings`."""
+        known = self._templates.get(id(settings))
+        if known is None or known[0] is not settings:
+            stub = InferenceResponse.model_construct(model_name=settings.name, id=self._PLACEHOLDER, outputs=[])
+            known = (settings, extract_headers(self._middleware.response_middleware(stub, settings)) or {})
+            self._templates[id(settings)] = known
+        return {key: response_id if value == self._PLACEHOLDER else value for key, value in known[1].items()}
+
+
 async def answer(
     data_plane: DataPlane,
     handler: DirectHandler,
@@ -75,7 +97,7 @@ async def answer(
     version: str | None,
     body: bytes,
     headers: Mapping[str, str],
-    cloud_events: CloudEventsMiddleware | None = None,
+    cloud_events: CloudEventHeaders | None = None,
 ) -> DirectAnswer:
     """Run `handler` on one request as MLServer's DataPlane runs `predict`: found, ready, in its context, counted.
 
@@ -85,6 +107,5 @@ async def answer(
     async with data_plane._infer_contextmanager(model_name, version) as model:
         answered = await handler(body, headers)
     if cloud_events is not None:
-        stub = InferenceResponse.model_construct(model_name=model_name, id=answered.request_id, outputs=[])
-        answered.headers.update(extract_headers(cloud_events.response_middleware(stub, model.settings)) or {})
+        answered.headers.update(cloud_events.of(model.settings, answered.request_id))
     return answered

@@ -29,7 +29,7 @@ from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempo_core.options import RequestLogOptions
-from tempo_kfserving.rest_conformance import infer_model
+from tempo_kfserving.rest_requests import infer_model
 from tempo_kfserving.settings import REQUEST_LOG_ENV
 
 __all__ = ["RequestLog", "EventSender", "install", "events_counter"]

@@ -5,11 +5,12 @@
 - Health and model readiness answer with a JSON body as well as their status, `{"ready": true}` or `{"live": true}`,
   which KServe's REST client reads (MLServer sends an empty body).
 - A model that registered a direct handler (tempo's own runtime, see `tempo_kfserving.direct`) answers its
-  inference bodies itself, JSON or binary, binary outputs included when asked.
+  inference bodies itself, JSON or binary, binary outputs included when asked: ahead of MLServer's middleware where
+  `rest_direct.DirectAnswers` can stand in for it, else from inside it.
 - The REST binary tensor data extension (a JSON header of `Inference-Header-Content-Length` bytes, then the
   tensors' raw bytes) for any other model: the tensors are unpacked into a JSON request for MLServer.
 
-The middleware runs inside MLServer's own (REST metrics, gzip, CORS), so they see every answer.
+`InferenceBodies` runs inside MLServer's own middleware (REST metrics, gzip, CORS), so they see its answers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from mlserver.cloudevents import CloudEventsMiddleware
-from mlserver.errors import MLServerError
 from mlserver.settings import Settings
 from starlette.middleware import Middleware
 from starlette.responses import Response
@@ -34,9 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempo_core.errors import ArgumentError
 from tempo_kfserving import direct
+from tempo_kfserving.rest_direct import DirectAnswers, answer_directly, infer_routes, send_answer
+from tempo_kfserving.rest_requests import infer_target, read_body
 
 __all__ = [
-    "infer_model",
     "install",
     "unpack_binary_request",
 ]
@@ -76,15 +77,10 @@ def install() -> None:
         app: FastAPI = original(*args, **kwargs)
         arguments = signature.bind(*args, **kwargs).arguments
         app.add_exception_handler(RequestValidationError, _validation_error)
-        # Innermost of the middleware, where add_middleware would put it outermost.
-        app.user_middleware.append(
-            Middleware(
-                InferenceBodies,
-                settings=arguments["settings"],
-                data_plane=arguments.get("data_plane"),
-                router=app.router,
-            )
-        )
+        served = {"settings": arguments["settings"], "data_plane": arguments.get("data_plane"), "router": app.router}
+        # Innermost of the middleware, where add_middleware would put it outermost; the direct answers outermost.
+        app.user_middleware.append(Middleware(InferenceBodies, **served))
+        app.user_middleware.insert(0, Middleware(DirectAnswers, **served, answering=(InferenceBodies,)))
         return app
 
     create_app.tempo_conformant = True  # type: ignore[attr-defined]
@@ -115,24 +111,6 @@ def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
             message += f" (got {error['input']!r})"
         problems.append(f"{path or 'the body'}: {message}")
     return "; ".join(problems) or "the request is invalid"
-
-
-def infer_model(scope: Scope) -> str | None:
-    """The model name of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
-    target = _infer_target(scope)
-    return None if target is None else target[0]
-
-
-def _infer_target(scope: Scope) -> tuple[str, str | None] | None:
-    """The model name and version of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
-    if scope["type"] != "http" or scope["method"] != "POST":
-        return None
-    parts = scope["path"].strip("/").split("/")
-    if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "infer":
-        return parts[2], None
-    if len(parts) == 6 and parts[:2] == ["v2", "models"] and parts[3] == "versions" and parts[5] == "infer":
-        return parts[2], parts[4]
-    return None
 
 
 def _health_key(scope: Scope) -> str | None:
@@ -184,12 +162,12 @@ class InferenceBodies:
         self._data_plane = data_plane
         self._router = router
         # The routes a direct answer can match, looked up as Starlette's router would look them up.
-        self._infer_routes = [route for route in router.routes if str(getattr(route, "path", "")).endswith("/infer")]
-        self._cloud_events = CloudEventsMiddleware(settings)
+        self._infer_routes = infer_routes(router)
+        self._cloud_events = direct.CloudEventHeaders(CloudEventsMiddleware(settings))
         self._direct = direct.supported_by(data_plane)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = _infer_target(scope)
+        target = infer_target(scope)
         if target is None:
             health = _health_key(scope)
             if health is None:
@@ -207,7 +185,7 @@ class InferenceBodies:
                 scope = {**scope, "headers": _with_headers(scope["headers"], {b"content-type": _JSON.encode()})}
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         try:
             document = unpack_binary_request(body, headers[_HEADER_LENGTH].decode("latin-1"))
         except ArgumentError as exc:
@@ -222,17 +200,10 @@ class InferenceBodies:
         self, handler: direct.DirectHandler, target: tuple[str, str | None], scope: Scope, receive: Receive, send: Send
     ) -> None:
         self._route(scope)
-        body = await _read_body(receive)
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-        try:
-            answered = await direct.answer(
-                self._data_plane, handler, *target, body, headers, cloud_events=self._cloud_events
-            )
-        except MLServerError as exc:
-            response = error_response(exc.status_code, str(exc))
-        else:
-            response = Response(answered.body, headers=answered.headers)
-        await response(scope, receive, send)
+        status, body, headers = await answer_directly(
+            self._data_plane, handler, target, scope, receive, self._cloud_events
+        )
+        await send_answer(send, status, body, headers)
 
     def _route(self, scope: Scope) -> None:
         """Mark the request routed as Starlette's router marks it, for the middleware outside that reads its route
@@ -250,15 +221,6 @@ def _with_headers(
 ) -> list[tuple[bytes, bytes]]:
     kept = [(key, value) for key, value in headers if key not in replace and key not in drop]
     return kept + list(replace.items())
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes) -> Receive:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
+from tests_support import samples
 
 from tempo_core import PipelineModels, deploy_local, model, pipeline
 from tempo_core.options import LocalOptions
@@ -34,16 +34,6 @@ def make_pipeline(folder: Path):  # type: ignore[no-untyped-def]
         return chain.models.negator(chain.models.doubler(values))
 
     return chain
-
-
-def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample the metrics endpoint serves, by name and labels."""
-    text = requests.get(url, timeout=5).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 @pytest.mark.parametrize("colocate", [True, False], ids=["children-in-the-pipelines-server", "children-on-their-own"])

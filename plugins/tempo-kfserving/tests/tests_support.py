@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
 
 def pid_alive(pid: int) -> bool:
     """Whether a process with this PID exists."""
@@ -21,3 +24,13 @@ def saved_folder(root: Path, name: str) -> str:
     folder.mkdir(parents=True)
     (folder / "requirements.txt").write_text("numpy\n")
     return str(folder)
+
+
+def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample a Prometheus metrics endpoint serves, by name and sorted labels."""
+    text = requests.get(url, timeout=5).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

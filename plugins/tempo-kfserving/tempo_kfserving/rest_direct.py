@@ -1,0 +1,203 @@
+"""REST inference requests that a model answers itself (`tempo_kfserving.direct`), ahead of MLServer's middleware.
+
+MLServer wraps every REST request in its middleware: Prometheus metrics (starlette_exporter), gzip, CORS and error
+handling. For a small model these cost more than the answer itself. Of the whole stack, starlette_exporter alone cost
+about as much as tempo's codec and the model together. `DirectAnswers` sits outermost and answers a direct request
+itself, but only when it can do for that request what each middleware it skips would have done:
+
+- REST metrics: the request is counted and timed in starlette_exporter's own series, with the labels it would give
+  (method, route template, status, app name), and it shows in the in-progress gauge while it runs;
+- gzip: the request does not accept gzip, so the middleware would not compress; answers of its minimum size and more
+  get the `Vary: Accept-Encoding` it adds;
+- error handling and routing: a direct answer raises nothing and needs no route.
+
+Any other middleware between it and MLServer's router (CORS, or one it does not know) makes it step aside for every
+request, and so does a request that accepts gzip. Such a request goes through MLServer's stack, where
+`rest_conformance.InferenceBodies` answers it directly from inside.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlserver.cloudevents import CloudEventsMiddleware
+from mlserver.errors import MLServerError
+from mlserver.settings import Settings
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import BaseRoute, Match, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette_exporter import PrometheusMiddleware
+
+from tempo_kfserving import direct
+from tempo_kfserving.mlserver_channel import error_answer
+from tempo_kfserving.rest_requests import infer_target, read_body
+
+__all__ = ["DirectAnswers", "answer_directly", "infer_routes", "send_answer"]
+
+_POST = "POST"
+
+
+def infer_routes(router: Router) -> list[BaseRoute]:
+    """The router's inference routes, the only ones a direct answer stands for."""
+    return [route for route in router.routes if str(getattr(route, "path", "")).endswith("/infer")]
+
+
+async def answer_directly(
+    data_plane: Any,
+    handler: direct.DirectHandler,
+    target: tuple[str, str | None],
+    scope: Scope,
+    receive: Receive,
+    cloud_events: direct.CloudEventHeaders,
+) -> tuple[int, bytes, Mapping[str, str]]:
+    """One inference request answered by the model's handler: status, body and headers, the V2 error shape on
+    failure."""
+    body = await read_body(receive)
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    try:
+        answered = await direct.answer(data_plane, handler, *target, body, headers, cloud_events=cloud_events)
+    except MLServerError as exc:
+        return error_answer(exc.status_code, str(exc))
+    return 200, answered.body, answered.headers
+
+
+async def send_answer(send: Send, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+    """Send one whole response, its headers with the body's length, as Starlette's Response would."""
+    raw = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
+    raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class _StandIns:
+    """What the middleware between `DirectAnswers` and the router does that a direct answer must do too."""
+
+    metrics: PrometheusMiddleware | None = None
+    gzip: GZipMiddleware | None = None
+
+    @classmethod
+    def of(cls, app: ASGIApp, answering: tuple[type, ...]) -> _StandIns | None:
+        """The stand-ins for the middleware chain below `app`; None if a middleware there is one it cannot stand in
+        for. Middleware of the `answering` classes answer direct requests themselves, as `DirectAnswers` would."""
+        found = cls()
+        for layer in _chain(app):
+            if isinstance(layer, PrometheusMiddleware) and _plain_metrics(layer):
+                found.metrics = layer
+            elif isinstance(layer, GZipMiddleware):
+                found.gzip = layer
+            elif not isinstance(layer, (ExceptionMiddleware, *answering)):
+                return None
+        return found
+
+
+def _chain(app: ASGIApp) -> Iterator[Any]:
+    """The middleware from `app` down to the router (each holds the next as `.app`)."""
+    layer: Any = app
+    while not isinstance(layer, Router):
+        yield layer
+        layer = getattr(layer, "app", None)
+        if layer is None:
+            return
+
+
+def _plain_metrics(exporter: PrometheusMiddleware) -> bool:
+    """Whether the exporter records no more than method, route, status and app name (MLServer's configuration)."""
+    return (
+        exporter.group_paths
+        and not exporter.request_labels
+        and not exporter.response_labels
+        and exporter.exemplars is None
+        and not exporter.optional_metrics_list
+    )
+
+
+class DirectAnswers:
+    """ASGI middleware, outermost of MLServer's: direct answers to the inference requests of models that registered
+    a handler, where the middleware it skips would change nothing but what it stands in for."""
+
+    def __init__(
+        self, app: ASGIApp, settings: Settings, data_plane: Any, router: Router, answering: tuple[type, ...] = ()
+    ) -> None:
+        self.app = app
+        self._data_plane = data_plane
+        self._routes = infer_routes(router)
+        self._cloud_events = direct.CloudEventHeaders(CloudEventsMiddleware(settings))
+        self._stand_ins = _StandIns.of(app, answering) if direct.supported_by(data_plane) else None
+        self._route_paths: dict[bool, str] = {}
+        self._in_progress_gauge: Any = None
+        self._labelled: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stand_ins = self._stand_ins
+        target = infer_target(scope) if stand_ins is not None else None
+        handler = direct.handler_for(target[0]) if target is not None else None
+        if handler is None or stand_ins is None or (stand_ins.gzip is not None and _accepts_gzip(scope)):
+            await self.app(scope, receive, send)
+            return
+        assert target is not None
+        exporter = stand_ins.metrics
+        if exporter is None:
+            status, body, headers = await answer_directly(
+                self._data_plane, handler, target, scope, receive, self._cloud_events
+            )
+            await send_answer(send, status, body, self._varied(headers, body, stand_ins))
+            return
+        began = time.perf_counter()
+        in_progress = self._in_progress(exporter)
+        in_progress.inc()
+        try:
+            status, body, headers = await answer_directly(
+                self._data_plane, handler, target, scope, receive, self._cloud_events
+            )
+            await send_answer(send, status, body, self._varied(headers, body, stand_ins))
+        finally:
+            in_progress.dec()
+        count, duration = self._series(exporter, self._route_path(scope, target), status)
+        count.inc()
+        duration.observe(time.perf_counter() - began)
+
+    def _in_progress(self, exporter: PrometheusMiddleware) -> Any:
+        """The exporter's in-progress gauge for inference requests (labelled once: labelling costs microseconds)."""
+        if self._in_progress_gauge is None:
+            self._in_progress_gauge = exporter.requests_in_progress.labels(_POST, exporter.app_name)
+        return self._in_progress_gauge
+
+    def _series(self, exporter: PrometheusMiddleware, path: str, status: int) -> tuple[Any, Any]:
+        """The exporter's request counter and duration histogram for one route and status."""
+        key = (path, status)
+        series = self._labelled.get(key)
+        if series is None:
+            labels = (_POST, path, status, exporter.app_name)
+            series = self._labelled[key] = (
+                exporter.request_count.labels(*labels),
+                exporter.request_time.labels(*labels),
+            )
+        return series
+
+    @staticmethod
+    def _varied(headers: Mapping[str, str], body: bytes, stand_ins: _StandIns) -> Mapping[str, str]:
+        """The headers, with the `Vary` gzip's middleware adds to an answer it could have compressed."""
+        if stand_ins.gzip is None or len(body) < stand_ins.gzip.minimum_size:
+            return headers
+        return {**headers, "Vary": "Accept-Encoding"}
+
+    def _route_path(self, scope: Scope, target: tuple[str, str | None]) -> str:
+        """The inference route's template that the request matches, as starlette_exporter labels it; one template
+        serves every model, another every versioned model."""
+        versioned = target[1] is not None
+        path = self._route_paths.get(versioned)
+        if path is None:
+            matched = [str(route.path) for route in self._routes if route.matches(scope)[0] is Match.FULL]
+            if not matched:
+                return str(scope["path"])
+            path = self._route_paths[versioned] = matched[0]
+        return path
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    return any(key == b"accept-encoding" and b"gzip" in value for key, value in scope["headers"])
