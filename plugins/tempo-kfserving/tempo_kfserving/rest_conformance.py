@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
-import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,32 +32,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempo_core.errors import ArgumentError
 from tempo_kfserving import direct
+from tempo_kfserving.binary_extension import unpack_binary_request
 from tempo_kfserving.rest_direct import DirectAnswers, answer_directly, infer_routes, send_answer
-from tempo_kfserving.rest_requests import infer_target, read_body
+from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body
 
 __all__ = [
     "install",
-    "unpack_binary_request",
 ]
 
 _HEADER_LENGTH = b"inference-header-content-length"
 _JSON = "application/json"
-# The raw element layout of each V2 datatype (little-endian), as the extension carries it.
-_LAYOUT = {
-    "BOOL": "?",
-    "UINT8": "B",
-    "UINT16": "H",
-    "UINT32": "I",
-    "UINT64": "Q",
-    "INT8": "b",
-    "INT16": "h",
-    "INT32": "i",
-    "INT64": "q",
-    "FP16": "e",
-    "FP32": "f",
-    "FP64": "d",
-}
-_U32 = struct.Struct("<I")
 
 
 def install() -> None:
@@ -95,22 +77,6 @@ def error_response(status: int, message: str) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     return error_response(400, describe_validation_errors(exc.errors()))
-
-
-def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
-    """One sentence per problem, each naming the field as a path into the body: `inputs[0].datatype: ...`."""
-    problems = []
-    for error in errors:
-        location = [part for part in error.get("loc", ()) if part != "body"]
-        if error.get("type") == "json_invalid":
-            problems.append(f"the body is not JSON ({error.get('ctx', {}).get('error', error.get('msg'))})")
-            continue
-        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-        message = str(error.get("msg", "is invalid"))
-        if error.get("type") != "missing" and "input" in error and not isinstance(error["input"], (dict, list)):
-            message += f" (got {error['input']!r})"
-        problems.append(f"{path or 'the body'}: {message}")
-    return "; ".join(problems) or "the request is invalid"
 
 
 def _health_key(scope: Scope) -> str | None:
@@ -185,15 +151,15 @@ class InferenceBodies:
                 scope = {**scope, "headers": _with_headers(scope["headers"], {b"content-type": _JSON.encode()})}
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive)
         try:
-            document = unpack_binary_request(body, headers[_HEADER_LENGTH].decode("latin-1"))
+            document = unpack_binary_request(await read_body(scope, receive), headers[_HEADER_LENGTH].decode("latin-1"))
         except ArgumentError as exc:
             await error_response(400, str(exc))(scope, receive, send)
             return
         converted = orjson.dumps(document)
         new_headers = {b"content-type": _JSON.encode(), b"content-length": str(len(converted)).encode()}
-        scope = {**scope, "headers": _with_headers(scope["headers"], new_headers, drop=(_HEADER_LENGTH,))}
+        dropped = (_HEADER_LENGTH, b"content-encoding")  # the body is unpacked, and decompressed
+        scope = {**scope, "headers": _with_headers(scope["headers"], new_headers, drop=dropped)}
         await self.app(scope, _replay(converted), send)
 
     async def _answer_directly(
@@ -234,69 +200,3 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-def unpack_binary_request(body: bytes, header_length: str) -> dict[str, Any]:
-    """A binary-extension request as the JSON request it stands for, each tensor's raw bytes unpacked into `data`."""
-    try:
-        length = int(header_length)
-    except ValueError:
-        raise ArgumentError(f"Inference-Header-Content-Length is {header_length!r}, not a byte count") from None
-    if not 0 < length <= len(body):
-        raise ArgumentError(
-            f"Inference-Header-Content-Length is {length}, but the body has {len(body)} bytes; "
-            "send the JSON header's length"
-        )
-    try:
-        document = json.loads(body[:length])
-    except ValueError as exc:
-        raise ArgumentError(f"the binary request's JSON header is not JSON ({exc})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("inputs"), list):
-        raise ArgumentError("the binary request's JSON header needs an `inputs` list")
-    offset = length
-    for index, tensor in enumerate(document["inputs"]):
-        parameters = tensor.get("parameters") if isinstance(tensor, dict) else None
-        if not isinstance(parameters, dict) or "binary_data_size" not in parameters:
-            continue
-        size = parameters.pop("binary_data_size")
-        name = tensor.get("name", index)
-        if not isinstance(size, int) or size < 0 or offset + size > len(body):
-            raise ArgumentError(
-                f"input '{name}': binary_data_size is {size!r}, but {len(body) - offset} bytes of binary data are left"
-            )
-        tensor["data"] = _unpack(tensor, body[offset : offset + size], name)
-        offset += size
-    if offset != len(body):
-        raise ArgumentError(
-            f"{len(body) - offset} bytes after the last binary input; binary_data_size must cover the body"
-        )
-    return document
-
-
-def _unpack(tensor: dict[str, Any], blob: bytes, name: object) -> list[Any]:
-    datatype = tensor.get("datatype")
-    if datatype == "BYTES":
-        elements, offset = [], 0
-        while offset < len(blob):
-            if offset + 4 > len(blob):
-                raise ArgumentError(f"input '{name}': a BYTES element's 4-byte length is cut off")
-            (size,) = _U32.unpack_from(blob, offset)
-            offset += 4
-            if offset + size > len(blob):
-                raise ArgumentError(f"input '{name}': a BYTES element of {size} bytes runs past the tensor's data")
-            try:
-                elements.append(blob[offset : offset + size].decode())
-            except UnicodeDecodeError:
-                raise ArgumentError(
-                    f"input '{name}': a BYTES element is not UTF-8, which this model's JSON requests cannot carry; "
-                    "send it base64-encoded"
-                ) from None
-            offset += size
-        return elements
-    layout = _LAYOUT.get(str(datatype))
-    if layout is None:
-        raise ArgumentError(f"input '{name}': datatype {datatype!r} is not a V2 datatype")
-    width = struct.calcsize(layout)
-    if len(blob) % width:
-        raise ArgumentError(f"input '{name}': {len(blob)} bytes is not a whole number of {datatype} elements")
-    return list(struct.unpack(f"<{len(blob) // width}{layout}", blob))

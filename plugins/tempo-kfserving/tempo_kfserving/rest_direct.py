@@ -1,19 +1,26 @@
-"""REST inference requests that a model answers itself (`tempo_kfserving.direct`), ahead of MLServer's middleware.
+"""REST inference requests answered ahead of MLServer's middleware and FastAPI.
 
 MLServer wraps every REST request in its middleware: Prometheus metrics (starlette_exporter), gzip, CORS and error
-handling. For a small model these cost more than the answer itself. Of the whole stack, starlette_exporter alone cost
-about as much as tempo's codec and the model together. `DirectAnswers` sits outermost and answers a direct request
-itself, but only when it can do for that request what each middleware it skips would have done:
+handling, then FastAPI's routing, body validation and response serialisation. For a small model these cost more than
+the answer itself; starlette_exporter alone cost about as much as tempo's codec and the model together. `DirectAnswers`
+sits outermost and answers inference requests itself:
+
+- a model that registered a direct handler (`tempo_kfserving.direct`) answers from the request bytes;
+- any other model is served as MLServer's inference endpoint serves it, without FastAPI: the body validated as
+  MLServer's `InferenceRequest` (problems worded as tempo's validation handler words FastAPI's), the request headers
+  inserted, MLServer's `DataPlane.infer`, and the response written as FastAPI writes MLServer's response model.
+
+It does so only where it can do for the request what each layer it skips would have done:
 
 - REST metrics: the request is counted and timed in starlette_exporter's own series, with the labels it would give
   (method, route template, status, app name), and it shows in the in-progress gauge while it runs;
 - gzip: the request does not accept gzip, so the middleware would not compress; answers of its minimum size and more
   get the `Vary: Accept-Encoding` it adds;
-- error handling and routing: a direct answer raises nothing and needs no route.
+- error handling: errors are answered in the V2 shape, as MLServer's and tempo's exception handlers answer them.
 
 Any other middleware between it and MLServer's router (CORS, or one it does not know) makes it step aside for every
 request, and so does a request that accepts gzip. Such a request goes through MLServer's stack, where
-`rest_conformance.InferenceBodies` answers it directly from inside.
+`rest_conformance.InferenceBodies` answers direct requests from inside and FastAPI the others.
 """
 
 from __future__ import annotations
@@ -23,22 +30,33 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from mlserver.cloudevents import CloudEventsMiddleware
+from mlserver.codecs.json import encode_to_json_bytes
 from mlserver.errors import MLServerError
+from mlserver.handlers import DataPlane
 from mlserver.settings import Settings
+from mlserver.types import InferenceRequest
+from mlserver.utils import extract_headers, insert_headers
+from pydantic import ValidationError
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette_exporter import PrometheusMiddleware
 
+from tempo_core.errors import ArgumentError
 from tempo_kfserving import direct
+from tempo_kfserving.binary_extension import unpack_binary_request
+from tempo_kfserving.codec import HEADER_LENGTH
 from tempo_kfserving.mlserver_channel import error_answer
-from tempo_kfserving.rest_requests import infer_target, read_body
+from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body
 
-__all__ = ["DirectAnswers", "answer_directly", "infer_routes", "send_answer"]
+__all__ = ["DirectAnswers", "answer_as_mlserver", "answer_directly", "infer_routes", "send_answer"]
 
 _POST = "POST"
+_JSON = {"content-type": "application/json"}
+_HEADER_LENGTH = HEADER_LENGTH.lower()
 
 
 def infer_routes(router: Router) -> list[BaseRoute]:
@@ -56,13 +74,55 @@ async def answer_directly(
 ) -> tuple[int, bytes, Mapping[str, str]]:
     """One inference request answered by the model's handler: status, body and headers, the V2 error shape on
     failure."""
-    body = await read_body(receive)
     headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
     try:
+        body = await read_body(scope, receive)
         answered = await direct.answer(data_plane, handler, *target, body, headers, cloud_events=cloud_events)
+    except ArgumentError as exc:
+        return error_answer(400, str(exc))
     except MLServerError as exc:
         return error_answer(exc.status_code, str(exc))
     return 200, answered.body, answered.headers
+
+
+async def answer_as_mlserver(
+    data_plane: DataPlane, target: tuple[str, str | None], scope: Scope, receive: Receive
+) -> tuple[int, bytes, Mapping[str, str]]:
+    """One inference request answered as MLServer's inference endpoint answers it, without FastAPI: status, body and
+    headers, the V2 error shape on failure."""
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    try:
+        payload = inference_request(await read_body(scope, receive), headers)
+    except ArgumentError as exc:
+        return error_answer(400, str(exc))
+    insert_headers(payload, headers)
+    try:
+        response = await data_plane.infer(payload, *target)
+    except MLServerError as exc:
+        return error_answer(exc.status_code, str(exc))
+    response_headers = extract_headers(response) or {}
+    content = response.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    return 200, encode_to_json_bytes(content), {**_JSON, **response_headers}
+
+
+def inference_request(body: bytes, headers: Mapping[str, str]) -> InferenceRequest:
+    """A JSON or binary-extension request body as MLServer's `InferenceRequest`, read as FastAPI reads MLServer's
+    request body; raises ArgumentError naming what is wrong, as tempo's validation handler does."""
+    if _HEADER_LENGTH in headers:
+        document = unpack_binary_request(body, headers[_HEADER_LENGTH])
+    else:
+        try:
+            document = orjson.loads(body) if body else None  # as MLServer's request class reads JSON
+        except orjson.JSONDecodeError as exc:
+            problem = {"type": "json_invalid", "loc": ("body",), "ctx": {"error": exc.msg}}
+            raise ArgumentError(describe_validation_errors([problem])) from None
+    if document is None:
+        missing = {"type": "missing", "loc": ("body",), "msg": "Field required"}
+        raise ArgumentError(describe_validation_errors([missing]))
+    try:
+        return InferenceRequest.model_validate(document, from_attributes=True)  # as FastAPI validates a body
+    except ValidationError as exc:
+        raise ArgumentError(describe_validation_errors(exc.errors())) from None
 
 
 async def send_answer(send: Send, status: int, body: bytes, headers: Mapping[str, str]) -> None:
@@ -117,8 +177,8 @@ def _plain_metrics(exporter: PrometheusMiddleware) -> bool:
 
 
 class DirectAnswers:
-    """ASGI middleware, outermost of MLServer's: direct answers to the inference requests of models that registered
-    a handler, where the middleware it skips would change nothing but what it stands in for."""
+    """ASGI middleware, outermost of MLServer's: inference requests answered without MLServer's middleware and
+    FastAPI, where the layers it skips would change nothing but what it stands in for."""
 
     def __init__(
         self, app: ASGIApp, settings: Settings, data_plane: Any, router: Router, answering: tuple[type, ...] = ()
@@ -127,7 +187,8 @@ class DirectAnswers:
         self._data_plane = data_plane
         self._routes = infer_routes(router)
         self._cloud_events = direct.CloudEventHeaders(CloudEventsMiddleware(settings))
-        self._stand_ins = _StandIns.of(app, answering) if direct.supported_by(data_plane) else None
+        self._direct = direct.supported_by(data_plane)
+        self._stand_ins = _StandIns.of(app, answering) if isinstance(data_plane, DataPlane) else None
         self._route_paths: dict[bool, str] = {}
         self._in_progress_gauge: Any = None
         self._labelled: dict[tuple[str, int], tuple[Any, Any]] = {}
@@ -135,31 +196,38 @@ class DirectAnswers:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         stand_ins = self._stand_ins
         target = infer_target(scope) if stand_ins is not None else None
-        handler = direct.handler_for(target[0]) if target is not None else None
-        if handler is None or stand_ins is None or (stand_ins.gzip is not None and _accepts_gzip(scope)):
+        if target is None or stand_ins is None or (stand_ins.gzip is not None and _accepts_gzip(scope)):
             await self.app(scope, receive, send)
             return
-        assert target is not None
         exporter = stand_ins.metrics
         if exporter is None:
-            status, body, headers = await answer_directly(
-                self._data_plane, handler, target, scope, receive, self._cloud_events
-            )
-            await send_answer(send, status, body, self._varied(headers, body, stand_ins))
+            await self._answer(target, scope, receive, send, stand_ins)
             return
         began = time.perf_counter()
         in_progress = self._in_progress(exporter)
         in_progress.inc()
+        status = 500  # what starlette_exporter counts for an answer that raised
         try:
+            status = await self._answer(target, scope, receive, send, stand_ins)
+        finally:
+            in_progress.dec()
+            count, duration = self._series(exporter, self._route_path(scope, target), status)
+            count.inc()
+            duration.observe(time.perf_counter() - began)
+
+    async def _answer(
+        self, target: tuple[str, str | None], scope: Scope, receive: Receive, send: Send, stand_ins: _StandIns
+    ) -> int:
+        """Answer the request, by the model's direct handler if it has one; returns the status sent."""
+        handler = direct.handler_for(target[0]) if self._direct else None
+        if handler is None:
+            status, body, headers = await answer_as_mlserver(self._data_plane, target, scope, receive)
+        else:
             status, body, headers = await answer_directly(
                 self._data_plane, handler, target, scope, receive, self._cloud_events
             )
-            await send_answer(send, status, body, self._varied(headers, body, stand_ins))
-        finally:
-            in_progress.dec()
-        count, duration = self._series(exporter, self._route_path(scope, target), status)
-        count.inc()
-        duration.observe(time.perf_counter() - began)
+        await send_answer(send, status, body, self._varied(headers, body, stand_ins))
+        return status
 
     def _in_progress(self, exporter: PrometheusMiddleware) -> Any:
         """The exporter's in-progress gauge for inference requests (labelled once: labelling costs microseconds)."""

@@ -1,10 +1,17 @@
-"""What a V2 REST request is for, and its body: what tempo's REST middleware share."""
+"""What a V2 REST request is for, its body, and how its problems are worded: what tempo's REST middleware share."""
 
 from __future__ import annotations
 
+import gzip
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from starlette.types import Receive, Scope
 
-__all__ = ["infer_model", "infer_target", "read_body"]
+from tempo_core.errors import ArgumentError
+
+__all__ = ["describe_validation_errors", "infer_model", "infer_target", "read_body"]
 
 
 def infer_target(scope: Scope) -> tuple[str, str | None] | None:
@@ -25,11 +32,35 @@ def infer_model(scope: Scope) -> str | None:
     return None if target is None else target[0]
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body, read from its ASGI messages."""
+async def read_body(scope: Scope, receive: Receive) -> bytes:
+    """The whole request body, read from its ASGI messages; decompressed if its Content-Encoding is gzip, as MLServer's
+    request class reads it (ArgumentError if it does not decompress)."""
     chunks = []
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            break
+    body = b"".join(chunks)
+    if not any(key == b"content-encoding" and b"gzip" in value for key, value in scope["headers"]):
+        return body
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ArgumentError(f"the body's Content-Encoding is gzip, but it does not decompress ({exc})") from None
+
+
+def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
+    """One sentence per problem, each naming the field as a path into the body: `inputs[0].datatype: ...`."""
+    problems = []
+    for error in errors:
+        location = [part for part in error.get("loc", ()) if part != "body"]
+        if error.get("type") == "json_invalid":
+            problems.append(f"the body is not JSON ({error.get('ctx', {}).get('error', error.get('msg'))})")
+            continue
+        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        message = str(error.get("msg", "is invalid"))
+        if error.get("type") != "missing" and "input" in error and not isinstance(error["input"], (dict, list)):
+            message += f" (got {error['input']!r})"
+        problems.append(f"{path or 'the body'}: {message}")
+    return "; ".join(problems) or "the request is invalid"

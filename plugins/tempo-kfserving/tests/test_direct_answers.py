@@ -64,3 +64,102 @@ def test_an_answer_is_the_same_whichever_way_it_went_and_both_ways_are_counted(t
     assert counted[("rest_server_requests_in_progress", in_progress)] == 0
     model_series = (("model", "halver"), ("version", "None"))
     assert counted[("model_infer_request_success_total", model_series)] == 5
+
+
+ROW = [5.9, 2.8, 4.1, 1.3]
+# Requests as users and third-party clients send them, well-formed and not, to a model of one input of 4 features.
+REQUESTS = {
+    "one row": {"inputs": [{"name": "values", "datatype": "FP64", "shape": [1, 4], "data": ROW}]},
+    "two rows, with an id": {
+        "id": "my-request",
+        "inputs": [{"name": "values", "datatype": "FP64", "shape": [2, 4], "data": ROW + ROW}],
+    },
+    "outputs asked for": {
+        "inputs": [{"name": "values", "datatype": "FP64", "shape": [1, 4], "data": ROW}],
+        "outputs": [{"name": "predict_proba"}, {"name": "predict"}],
+    },
+    "an output the model lacks": {
+        "inputs": [{"name": "values", "datatype": "FP64", "shape": [1, 4], "data": ROW}],
+        "outputs": [{"name": "nothing"}],
+    },
+    "a pandas request": {
+        "parameters": {"content_type": "pd"},
+        "inputs": [
+            {"name": f"f{index}", "datatype": "FP64", "shape": [1], "data": [value]} for index, value in enumerate(ROW)
+        ],
+    },
+    "an unknown datatype": {"inputs": [{"name": "values", "datatype": "FP33", "shape": [1, 4], "data": ROW}]},
+    "no datatype": {"inputs": [{"name": "values", "shape": [1, 4], "data": ROW}]},
+    "the wrong shape": {"inputs": [{"name": "values", "datatype": "FP64", "shape": [1, 3], "data": ROW}]},
+    "no inputs": {"inputs": []},
+    "a list": [],
+}
+RAW_BODIES = {"not JSON": b"{'inputs': ", "empty": b""}
+
+
+def bodies() -> dict[str, bytes]:
+    return {**{label: orjson.dumps(body) for label, body in REQUESTS.items()}, **RAW_BODIES}
+
+
+def comparable(answer: urllib3.BaseHTTPResponse) -> tuple[int, dict[str, str], object]:
+    """What a client reads of an answer, less what differs between any two: its status, headers and JSON body."""
+    headers = {key.lower(): value for key, value in answer.headers.items()}
+    data = gzip.decompress(answer.data) if headers.get("content-encoding") == "gzip" else answer.data
+    kept = {
+        key: value for key, value in headers.items() if key not in PER_ANSWER | {"content-length", "content-encoding"}
+    }
+    body = orjson.loads(data)
+    if isinstance(body, dict) and body.get("id") not in (None, "my-request"):
+        body["id"] = "generated"
+    return answer.status, kept, body
+
+
+def both_ways(
+    pool: urllib3.PoolManager, url: str, body: bytes, extra: dict[str, str] | None = None
+) -> tuple[object, object]:
+    """The answers to one body sent ahead of MLServer's middleware (no gzip accepted) and through it (gzip accepted)."""
+    headers = {"Content-Type": "application/json", **(extra or {})}
+    ahead = pool.request("POST", url, body=body, headers=headers, retries=False)
+    through = pool.request(
+        "POST", url, body=body, headers={**headers, "Accept-Encoding": "gzip"}, decode_content=False, retries=False
+    )
+    return comparable(ahead), comparable(through)
+
+
+def test_a_standard_artifact_answers_ahead_of_the_middleware_as_mlserver_does(iris_artifacts: str) -> None:
+    from models import get_tempo_artifacts
+
+    _, sklearn_model, _ = get_tempo_artifacts(iris_artifacts)
+    pool = urllib3.PoolManager()
+    with deploy_local(sklearn_model) as remote:
+        url = f"{remote.endpoint}/v2/models/{sklearn_model.name}/infer"
+        answers = {label: both_ways(pool, url, body) for label, body in bodies().items()}
+        compressed = both_ways(pool, url, gzip.compress(bodies()["one row"]), {"Content-Encoding": "gzip"})
+
+    for label, (ahead, through) in answers.items():
+        assert ahead == through, label
+    assert compressed == answers["one row"], "a gzip-compressed request body is read as MLServer reads it"
+    statuses = {label: ahead[0] for label, (ahead, _) in answers.items()}
+    assert statuses["one row"] == statuses["outputs asked for"] == 200
+    assert statuses["not JSON"] == statuses["no datatype"] == statuses["an output the model lacks"] == 400
+    assert answers["one row"][0][2]["outputs"][0]["name"] == "predict"
+    assert answers["outputs asked for"][0][2]["outputs"][0]["name"] == "predict_proba"
+
+
+def test_a_custom_model_answers_ahead_of_the_middleware_as_from_inside_it(tmp_path: Path) -> None:
+    @model(name="summer", local_folder=str(tmp_path / "summer"))
+    def summer(values: np.ndarray) -> np.ndarray:
+        return values.sum(axis=-1)
+
+    pool = urllib3.PoolManager()
+    with deploy_local(summer) as remote:
+        url = f"{remote.endpoint}/v2/models/summer/infer"
+        answers = {label: both_ways(pool, url, body) for label, body in bodies().items()}
+        compressed = both_ways(pool, url, gzip.compress(bodies()["one row"]), {"Content-Encoding": "gzip"})
+
+    for label, (ahead, through) in answers.items():
+        assert ahead == through, label
+    assert compressed == answers["one row"], "a gzip-compressed request body is read as MLServer reads it"
+    assert answers["one row"][0][0] == 200
+    assert answers["two rows, with an id"][0][2]["id"] == "my-request"
+    assert answers["not JSON"][0][0] == answers["an unknown datatype"][0][0] == 400

@@ -53,6 +53,7 @@ def infer_schema(model_name: str) -> Any:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory, iris_artifacts: str) -> Iterator[dict[str, RemoteModel]]:
     """A custom model of one array and the iris sklearn artifact, each on its own local server."""
+
     @model(name="fuzz-scaled", local_folder=saved_folder(tmp_path_factory.mktemp("oip-fuzz"), "scaled"))
     def scaled(payload: np.ndarray, factor: float) -> np.ndarray:
         return payload * factor

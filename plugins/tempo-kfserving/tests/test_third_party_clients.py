@@ -178,4 +178,3 @@ def test_kserve_rest_client_infers_with_binary_and_json_bodies(deployed: RemoteM
     assert report["json"] == {**expected, "output2": described(REST_TEXTS)}
     assert report["requested"] == ["output1"]
     assert report["missing_infer"] == 404
-

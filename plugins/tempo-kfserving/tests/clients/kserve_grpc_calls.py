@@ -31,7 +31,6 @@ async def status_of(call: Any) -> str:
     return "OK"
 
 
-
 def request(model: str, *, binary: bool, outputs: list[str] | None = None) -> InferRequest:
     """The model's three inputs from numpy arrays: raw contents (each with its binary_data_size) or typed ones."""
     tensors = []

@@ -22,7 +22,6 @@ LABEL = np.array([b"hello"], dtype=object)
 WORDS = np.array([b"a", b"\xc3\xa9b"], dtype=object)
 
 
-
 def request(model: str, *, binary: bool, outputs: list[str] | None = None) -> InferRequest:
     """The model's three inputs from numpy arrays, as binary tensor data or JSON."""
     tensors = []

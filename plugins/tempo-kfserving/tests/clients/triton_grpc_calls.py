@@ -29,7 +29,6 @@ def status_of(call: Any) -> str:
     return "OK"
 
 
-
 def inputs() -> list[grpcclient.InferInput]:
     """The model's three inputs from numpy arrays."""
     tensors = []

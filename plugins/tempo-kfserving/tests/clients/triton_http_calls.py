@@ -29,7 +29,6 @@ def status_of(call: Any) -> str:
     return "OK"
 
 
-
 def inputs(*, binary: bool) -> list[httpclient.InferInput]:
     """The model's three inputs from numpy arrays, as binary tensor data or JSON."""
     tensors = []
