@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -14,6 +15,7 @@ import urllib3
 from tests_support import samples
 
 from tempo_core import deploy_local, model
+from tempo_core.remote import RemoteModel
 
 pytestmark = pytest.mark.server
 
@@ -126,24 +128,31 @@ def both_ways(
     return comparable(ahead), comparable(through)
 
 
+def answers_alike(remote: RemoteModel) -> dict[str, Any]:
+    """Every request of `bodies()` sent both ways to the deployed model; asserts a client gets the same answer both
+    ways, a gzip-compressed body included, and returns each answer as `comparable` gives it."""
+    pool = urllib3.PoolManager()
+    url = f"{remote.endpoint}/v2/models/{remote.name}/infer"
+    answers = {label: both_ways(pool, url, body) for label, body in bodies().items()}
+    compressed = both_ways(pool, url, gzip.compress(bodies()["one row"]), {"Content-Encoding": "gzip"})
+    for label, (ahead, through) in answers.items():
+        assert ahead == through, label
+    assert compressed == answers["one row"], "a gzip-compressed request body is read as MLServer reads it"
+    return {label: ahead for label, (ahead, _) in answers.items()}
+
+
 def test_a_standard_artifact_answers_ahead_of_the_middleware_as_mlserver_does(iris_artifacts: str) -> None:
     from models import get_tempo_artifacts
 
     _, sklearn_model, _ = get_tempo_artifacts(iris_artifacts)
-    pool = urllib3.PoolManager()
     with deploy_local(sklearn_model) as remote:
-        url = f"{remote.endpoint}/v2/models/{sklearn_model.name}/infer"
-        answers = {label: both_ways(pool, url, body) for label, body in bodies().items()}
-        compressed = both_ways(pool, url, gzip.compress(bodies()["one row"]), {"Content-Encoding": "gzip"})
+        answers = answers_alike(remote)
 
-    for label, (ahead, through) in answers.items():
-        assert ahead == through, label
-    assert compressed == answers["one row"], "a gzip-compressed request body is read as MLServer reads it"
-    statuses = {label: ahead[0] for label, (ahead, _) in answers.items()}
+    statuses = {label: status for label, (status, _, _) in answers.items()}
     assert statuses["one row"] == statuses["outputs asked for"] == 200
     assert statuses["not JSON"] == statuses["no datatype"] == statuses["an output the model lacks"] == 400
-    assert answers["one row"][0][2]["outputs"][0]["name"] == "predict"
-    assert answers["outputs asked for"][0][2]["outputs"][0]["name"] == "predict_proba"
+    assert answers["one row"][2]["outputs"][0]["name"] == "predict"
+    assert answers["outputs asked for"][2]["outputs"][0]["name"] == "predict_proba"
 
 
 def test_a_custom_model_answers_ahead_of_the_middleware_as_from_inside_it(tmp_path: Path) -> None:
@@ -151,15 +160,9 @@ def test_a_custom_model_answers_ahead_of_the_middleware_as_from_inside_it(tmp_pa
     def summer(values: np.ndarray) -> np.ndarray:
         return values.sum(axis=-1)
 
-    pool = urllib3.PoolManager()
     with deploy_local(summer) as remote:
-        url = f"{remote.endpoint}/v2/models/summer/infer"
-        answers = {label: both_ways(pool, url, body) for label, body in bodies().items()}
-        compressed = both_ways(pool, url, gzip.compress(bodies()["one row"]), {"Content-Encoding": "gzip"})
+        answers = answers_alike(remote)
 
-    for label, (ahead, through) in answers.items():
-        assert ahead == through, label
-    assert compressed == answers["one row"], "a gzip-compressed request body is read as MLServer reads it"
-    assert answers["one row"][0][0] == 200
-    assert answers["two rows, with an id"][0][2]["id"] == "my-request"
-    assert answers["not JSON"][0][0] == answers["an unknown datatype"][0][0] == 400
+    assert answers["one row"][0] == 200
+    assert answers["two rows, with an id"][2]["id"] == "my-request"
+    assert answers["not JSON"][0] == answers["an unknown datatype"][0] == 400
