@@ -7,12 +7,12 @@ from typing import Any
 
 from tempo_core.artifact import INDEX_FILE, ensure_saved, read_index
 from tempo_core.errors import DeployError
-from tempo_core.local_runtime import protocol_of
 from tempo_core.manifest import to_yaml
 from tempo_core.model import Servable, as_servable
 from tempo_core.options import ClientOptions, LocalOptions, RuntimeOptions
 from tempo_core.pipeline import require_no_stubs, servables_in_order
 from tempo_core.plugins import get_plugins
+from tempo_core.protocol import protocol_of
 from tempo_core.remote import RemoteModel
 from tempo_core.runtime import Runtime
 from tempo_core.signature import ValueKind

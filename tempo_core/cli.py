@@ -20,9 +20,9 @@ from tempo_core.api import runtime_for
 from tempo_core.artifact import read_index, save
 from tempo_core.cli_loading import CliUsageError, import_model, read_data, read_options, to_json
 from tempo_core.errors import DeployError, PluginError, TempoError
-from tempo_core.local_runtime import protocol_of
 from tempo_core.model import Servable
 from tempo_core.plugins import get_plugins
+from tempo_core.protocol import protocol_of
 from tempo_core.reference import ModelReference
 from tempo_core.remote import ProtocolClient
 from tempo_core.runtime import Runtime

@@ -22,7 +22,6 @@ from tempo_core.local_state import ServerRecord, find_record, records, remove_re
 from tempo_core.model import Servable
 from tempo_core.options import LocalOptions, RuntimeOptions
 from tempo_core.pipeline import Pipeline, children_of, servables_in_order
-from tempo_core.plugins import get_plugins
 from tempo_core.processes import (
     ServerProcess,
     free_port,
@@ -31,10 +30,10 @@ from tempo_core.processes import (
     process_start_time,
     stop_process_group,
 )
-from tempo_core.protocol import WireProtocol
+from tempo_core.protocol import protocol_of
 from tempo_core.runtime import DeployedModel, Runtime
 
-__all__ = ["LocalRuntime", "protocol_of"]
+__all__ = ["LocalRuntime"]
 
 _POLL_SECONDS = 0.05
 
@@ -42,11 +41,6 @@ _POLL_SECONDS = 0.05
 # can see is in tempo_core.local_state.
 _PROCESSES: dict[str, ServerProcess] = {}
 _LOCK = threading.RLock()
-
-
-def protocol_of(model: Servable) -> WireProtocol:
-    """The model's protocol, or the default one from the installed plugins."""
-    return model.protocol if model.protocol is not None else get_plugins().default_protocol()
 
 
 def _running_record(name: str) -> ServerRecord | None:

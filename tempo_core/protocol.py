@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tempo_core.model import Servable
     from tempo_core.options import ClientOptions, RuntimeOptions
 
-__all__ = ["WireProtocol", "EncodedRequest", "ServerLaunch"]
+__all__ = ["WireProtocol", "EncodedRequest", "ServerLaunch", "protocol_of"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +127,12 @@ class WireProtocol(ABC):
 
     def __hash__(self) -> int:
         return hash(type(self))
+
+
+def protocol_of(model: Servable) -> WireProtocol:
+    """The model's protocol, or the default one from the installed plugins."""
+    if model.protocol is not None:
+        return model.protocol
+    from tempo_core.plugins import get_plugins  # a model's server has its protocol, and never loads the plugins
+
+    return get_plugins().default_protocol()

@@ -21,12 +21,11 @@ from docker.models.containers import Container
 
 from tempo_core.errors import DeployError
 from tempo_core.files import folder_digest
-from tempo_core.local_runtime import protocol_of
 from tempo_core.model import Servable
 from tempo_core.options import RuntimeOptions
 from tempo_core.pipeline import children_of, servables_in_order
 from tempo_core.processes import exit_cleanly_on_sigterm
-from tempo_core.protocol import WireProtocol
+from tempo_core.protocol import WireProtocol, protocol_of
 from tempo_core.runtime import DeployedModel, Runtime
 from tempo_docker.container import (
     CONTAINER_PORT,

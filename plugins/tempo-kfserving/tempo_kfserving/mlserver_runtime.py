@@ -14,8 +14,8 @@ from mlserver.types import InferenceRequest, InferenceResponse
 from tempo_core.artifact import load
 from tempo_core.custom import CustomModel
 from tempo_core.errors import ArgumentError, TempoError
-from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
+from tempo_core.protocol import protocol_of
 from tempo_kfserving import codec, direct
 from tempo_kfserving.channel import Headers, client_for
 from tempo_kfserving.mlserver_channel import ChannelServing, error_answer

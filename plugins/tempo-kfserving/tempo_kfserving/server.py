@@ -7,7 +7,10 @@ MLServer's own command serves the same models without them: that is what a stock
 
 from __future__ import annotations
 
-from tempo_kfserving import grpc_conformance, request_log, rest_conformance
+import os
+
+from tempo_kfserving import grpc_conformance, rest_conformance
+from tempo_kfserving.settings import REQUEST_LOG_ENV
 
 __all__ = ["main"]
 
@@ -17,7 +20,10 @@ def main() -> None:
     this process's arguments."""
     rest_conformance.install()
     grpc_conformance.install()
-    request_log.install()  # after the fixes: it sees the bodies as the client sent and received them
+    if os.environ.get(REQUEST_LOG_ENV):  # its HTTP client is imported only then: a cold start pays for what it uses
+        from tempo_kfserving import request_log
+
+        request_log.install()  # after the fixes: it sees the bodies as the client sent and received them
     from mlserver.cli import main as mlserver_main
 
     mlserver_main()

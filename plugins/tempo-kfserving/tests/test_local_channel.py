@@ -15,8 +15,8 @@ import pytest
 
 from tempo_core import deploy_local, model, save
 from tempo_core.errors import RemoteError
-from tempo_core.local_runtime import protocol_of
 from tempo_core.options import LocalOptions
+from tempo_core.protocol import protocol_of
 from tempo_core.remote import ProtocolClient
 from tempo_kfserving.channel import CHANNEL_ENV, ChannelClient, channel_address, channel_namespace, client_for
 

@@ -20,8 +20,8 @@ from tempo_core.custom import CustomModel
 from tempo_core.details import ModelDetails
 from tempo_core.errors import ArgumentError, ArtifactError, TempoError
 from tempo_core.framework_loaders import load_predictor
-from tempo_core.local_runtime import protocol_of
 from tempo_core.pipeline import Pipeline
+from tempo_core.protocol import protocol_of
 from tempo_core.signature import Signature
 from tempo_kfserving.channel import client_for
 from tempo_seldon import codec

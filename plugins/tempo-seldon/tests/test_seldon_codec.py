@@ -289,5 +289,12 @@ def test_a_pipeline_does_not_share_its_seldon_server_with_its_children(tmp_path:
 
     with pytest.raises(DeployError, match=r"serves one model.*LocalOptions\(colocate=False\)"):
         PROTOCOL.server_launch(
-            iris, tmp_path, tmp_path, 0, None, python="python", child_endpoints={}, colocated=[iris]  # type: ignore[arg-type]
+            iris,
+            tmp_path,
+            tmp_path,
+            0,
+            None,
+            python="python",
+            child_endpoints={},
+            colocated=[iris],  # type: ignore[arg-type]
         )
