@@ -78,15 +78,16 @@ class CloudEventHeaders:
 
     def __init__(self, middleware: CloudEventsMiddleware) -> None:
         self._middleware = middleware
-        self._templates: dict[int, tuple[ModelSettings, dict[str, str]]] = {}
+        # By model name: the settings the headers were worked out for (a reloaded model has new ones), and them.
+        self._templates: dict[str, tuple[ModelSettings, dict[str, str]]] = {}
 
     def of(self, settings: ModelSettings, response_id: str) -> dict[str, str]:
         """The headers of a response with `response_id` from the model with `settings`."""
-        known = self._templates.get(id(settings))
+        known = self._templates.get(settings.name)
         if known is None or known[0] is not settings:
             stub = InferenceResponse.model_construct(model_name=settings.name, id=self._PLACEHOLDER, outputs=[])
             known = (settings, extract_headers(self._middleware.response_middleware(stub, settings)) or {})
-            self._templates[id(settings)] = known
+            self._templates[settings.name] = known
         return {key: response_id if value == self._PLACEHOLDER else value for key, value in known[1].items()}
 
 

@@ -74,7 +74,7 @@ async def answer_directly(
 ) -> tuple[int, bytes, Mapping[str, str]]:
     """One inference request answered by the model's handler: status, body and headers, the V2 error shape on
     failure."""
-    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    headers = _headers(scope)
     try:
         body = await read_body(scope, receive)
         answered = await direct.answer(data_plane, handler, *target, body, headers, cloud_events=cloud_events)
@@ -90,7 +90,7 @@ async def answer_as_mlserver(
 ) -> tuple[int, bytes, Mapping[str, str]]:
     """One inference request answered as MLServer's inference endpoint answers it, without FastAPI: status, body and
     headers, the V2 error shape on failure."""
-    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    headers = _headers(scope)
     try:
         payload = inference_request(await read_body(scope, receive), headers)
     except ArgumentError as exc:
@@ -265,6 +265,11 @@ class DirectAnswers:
                 return str(scope["path"])
             path = self._route_paths[versioned] = matched[0]
         return path
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers as text, by their lower-case names (as ASGI servers give them)."""
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
 
 
 def _accepts_gzip(scope: Scope) -> bool:
