@@ -33,7 +33,7 @@ from mlserver.grpc.converters import ModelInferResponseConverter
 from mlserver.grpc.utils import STATUS_CODE_MAPPING
 from mlserver.types import InferenceResponse, TensorData
 
-from tempo_kfserving import direct
+from tempo_kfserving import bookkeeping, direct
 from tempo_kfserving.codec import BASE64_CONTENT_TYPE, DATATYPES, HEADER_LENGTH
 from tempo_kfserving.grpc_tensors import request_document, response_message
 
@@ -160,7 +160,7 @@ def _refuse_malformed(method: Handler) -> Handler:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         handler = direct.handler_for(request.model_name)
         raw = request.inputs and len(request.raw_input_contents) == len(request.inputs)
-        if handler is not None and raw and direct.supported_by(getattr(self, "_data_plane", None)):
+        if handler is not None and raw and bookkeeping.supported_by(getattr(self, "_data_plane", None)):
             return await _answer_raw(self._data_plane, handler, request, context)
         return await method(self, request, context)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +15,7 @@ from tempo_core.custom import CustomModel
 from tempo_core.errors import ArgumentError, TempoError
 from tempo_core.pipeline import Pipeline
 from tempo_core.protocol import protocol_of
-from tempo_kfserving import codec, direct
+from tempo_kfserving import bookkeeping, codec, direct
 from tempo_kfserving.channel import Headers, client_for
 from tempo_kfserving.mlserver_channel import ChannelServing, error_answer
 from tempo_kfserving.pipeline_metrics import timed_child
@@ -90,7 +89,7 @@ class TempoMLServerModel(ChannelServing):
         servable = self._servable
         with _as_mlserver_errors(servable.name):
             arguments, wanted = codec.read_request(servable.signature, body, headers)
-            request_id = wanted.request_id or str(uuid.uuid4())
+            request_id = wanted.request_id or bookkeeping.new_request_id()
             value = await self._call(arguments)
             content, answer_headers = codec.encode_response(
                 servable.signature,

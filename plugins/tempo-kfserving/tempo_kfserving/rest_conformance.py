@@ -31,7 +31,7 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tempo_core.errors import ArgumentError
-from tempo_kfserving import direct
+from tempo_kfserving import bookkeeping, direct
 from tempo_kfserving.binary_extension import unpack_binary_request
 from tempo_kfserving.rest_direct import DirectAnswers, answer_directly, infer_routes, send_answer
 from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body
@@ -129,8 +129,8 @@ class InferenceBodies:
         self._router = router
         # The routes a direct answer can match, looked up as Starlette's router would look them up.
         self._infer_routes = infer_routes(router)
-        self._cloud_events = direct.CloudEventHeaders(CloudEventsMiddleware(settings))
-        self._direct = direct.supported_by(data_plane)
+        self._cloud_events = bookkeeping.CloudEventHeaders(CloudEventsMiddleware(settings))
+        self._direct = bookkeeping.supported_by(data_plane)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = infer_target(scope)

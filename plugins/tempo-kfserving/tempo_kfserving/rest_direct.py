@@ -8,7 +8,8 @@ sits outermost and answers inference requests itself:
 - a model that registered a direct handler (`tempo_kfserving.direct`) answers from the request bytes;
 - any other model is served as MLServer's inference endpoint serves it, without FastAPI: the body validated as
   MLServer's `InferenceRequest` (problems worded as tempo's validation handler words FastAPI's), the request headers
-  inserted, MLServer's `DataPlane.infer`, and the response written as FastAPI writes MLServer's response model.
+  inserted, `DataPlane.infer` (`bookkeeping.infer` where it can stand in for it), and the response written as
+  FastAPI writes MLServer's response model.
 
 It does so only where it can do for the request what each layer it skips would have done:
 
@@ -46,7 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette_exporter import PrometheusMiddleware
 
 from tempo_core.errors import ArgumentError
-from tempo_kfserving import direct
+from tempo_kfserving import bookkeeping, direct
 from tempo_kfserving.binary_extension import unpack_binary_request
 from tempo_kfserving.codec import HEADER_LENGTH
 from tempo_kfserving.mlserver_channel import error_answer
@@ -70,7 +71,7 @@ async def answer_directly(
     target: tuple[str, str | None],
     scope: Scope,
     receive: Receive,
-    cloud_events: direct.CloudEventHeaders,
+    cloud_events: bookkeeping.CloudEventHeaders,
 ) -> tuple[int, bytes, Mapping[str, str]]:
     """One inference request answered by the model's handler: status, body and headers, the V2 error shape on
     failure."""
@@ -86,10 +87,15 @@ async def answer_directly(
 
 
 async def answer_as_mlserver(
-    data_plane: DataPlane, target: tuple[str, str | None], scope: Scope, receive: Receive
+    data_plane: DataPlane,
+    target: tuple[str, str | None],
+    scope: Scope,
+    receive: Receive,
+    cloud_events: bookkeeping.CloudEventHeaders | None = None,
 ) -> tuple[int, bytes, Mapping[str, str]]:
     """One inference request answered as MLServer's inference endpoint answers it, without FastAPI: status, body and
-    headers, the V2 error shape on failure."""
+    headers, the V2 error shape on failure. With `cloud_events`, the DataPlane's bookkeeping is tempo's (see
+    `bookkeeping.supported_by`)."""
     headers = _headers(scope)
     try:
         payload = inference_request(await read_body(scope, receive), headers)
@@ -97,7 +103,10 @@ async def answer_as_mlserver(
         return error_answer(400, str(exc))
     insert_headers(payload, headers)
     try:
-        response = await data_plane.infer(payload, *target)
+        if cloud_events is None:
+            response = await data_plane.infer(payload, *target)
+        else:
+            response = await bookkeeping.infer(data_plane, payload, *target, cloud_events)
     except MLServerError as exc:
         return error_answer(exc.status_code, str(exc))
     response_headers = extract_headers(response) or {}
@@ -186,8 +195,8 @@ class DirectAnswers:
         self.app = app
         self._data_plane = data_plane
         self._routes = infer_routes(router)
-        self._cloud_events = direct.CloudEventHeaders(CloudEventsMiddleware(settings))
-        self._direct = direct.supported_by(data_plane)
+        self._cloud_events = bookkeeping.CloudEventHeaders(CloudEventsMiddleware(settings))
+        self._direct = bookkeeping.supported_by(data_plane)
         self._stand_ins = _StandIns.of(app, answering) if isinstance(data_plane, DataPlane) else None
         self._route_paths: dict[bool, str] = {}
         self._in_progress_gauge: Any = None
@@ -221,7 +230,8 @@ class DirectAnswers:
         """Answer the request, by the model's direct handler if it has one; returns the status sent."""
         handler = direct.handler_for(target[0]) if self._direct else None
         if handler is None:
-            status, body, headers = await answer_as_mlserver(self._data_plane, target, scope, receive)
+            cloud_events = self._cloud_events if self._direct else None
+            status, body, headers = await answer_as_mlserver(self._data_plane, target, scope, receive, cloud_events)
         else:
             status, body, headers = await answer_directly(
                 self._data_plane, handler, target, scope, receive, self._cloud_events

@@ -5,6 +5,7 @@ and the REST metrics count both, on a real MLServer started by `deploy_local`.""
 from __future__ import annotations
 
 import gzip
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,7 @@ def comparable(answer: urllib3.BaseHTTPResponse) -> tuple[int, dict[str, str], o
     }
     body = orjson.loads(data)
     if isinstance(body, dict) and body.get("id") not in (None, "my-request"):
+        assert uuid.UUID(body["id"]).version == 4, "a request without an id is given a UUID, as MLServer gives one"
         body["id"] = "generated"
     return answer.status, kept, body
 

@@ -101,3 +101,20 @@ def test_json_binary_and_grpc_requests_are_all_counted(tmp_path: Path) -> None:
     }
     assert sorted(dict(labels)["status_code"] for labels in rest) == ["200", "400"]
     assert sum(rest.values()) == 3, "the JSON, the malformed and the binary REST request"
+
+
+def test_a_model_can_log_metrics_with_mlservers_api_on_every_transport(tmp_path: Path) -> None:
+    # mlserver.log labels the values by the model whose request is running, and raises outside one: each answer
+    # below needs the model's context set around the model's code. (MLServer exports such metrics only when it runs
+    # parallel workers; tempo's servers run none.)
+    @model(name="counter", local_folder=str(tmp_path / "counter"))
+    def counter(values: np.ndarray) -> np.ndarray:
+        import mlserver
+
+        mlserver.log(values_seen=float(values.size))
+        return values
+
+    with deploy_local(counter) as remote:
+        assert remote.predict(np.ones(2)).tolist() == [1.0, 1.0]
+        assert remote.with_options(binary=True).predict(np.ones(3)).sum() == 3
+        assert remote.with_options(transport="grpc").predict(np.ones(5)).sum() == 5
