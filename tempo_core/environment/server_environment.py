@@ -234,7 +234,9 @@ class _Build:
         # This interpreter only runs uv's resolver; the markers and wheel tags are the target's.
         command += ["--python", sys.executable, "--python-version", target.python_version]
         command += ["--python-platform", target.uv_platform, "--only-binary", ":all:"]
-        env = dict(os.environ)
+        # Bytecode is compiled afterwards, and only for this Python: uv would compile with this interpreter, whatever
+        # the target's version, where the caller set UV_COMPILE_BYTECODE.
+        env = {name: value for name, value in os.environ.items() if name != "UV_COMPILE_BYTECODE"}
         if self.offline and self.wheelhouse is not None:
             command += ["--offline", "--no-index", "--no-config", "--no-deps", "--find-links", str(self.wheelhouse)]
             command += ["-r", str(self.lock)]
