@@ -21,6 +21,7 @@ from tempo_kfserving import bookkeeping
 __all__ = [
     "DirectAnswer",
     "DirectHandler",
+    "Takes",
     "answer",
     "handler_for",
     "register_handler",
@@ -38,17 +39,28 @@ class DirectAnswer(NamedTuple):
 
 # Called with a V2 request body (JSON or binary extension) and its headers; raises MLServerError when it fails.
 DirectHandler = Callable[[bytes, Mapping[str, str]], Awaitable[DirectAnswer]]
+# Called with the same before the request is booked: whether the handler answers it, or MLServer serves it.
+Takes = Callable[[bytes, Mapping[str, str]], bool]
 _handlers: dict[str, DirectHandler] = {}
+_takes: dict[str, Takes] = {}
 
 
-def register_handler(model_name: str, handler: DirectHandler) -> None:
-    """Answer inference requests for `model_name` in this process with `handler`."""
+def register_handler(model_name: str, handler: DirectHandler, takes: Takes | None = None) -> None:
+    """Answer inference requests for `model_name` in this process with `handler`: all of them, or those `takes`
+    accepts."""
     _handlers[model_name] = handler
+    if takes is None:
+        _takes.pop(model_name, None)
+    else:
+        _takes[model_name] = takes
 
 
-def unregister_handler(model_name: str) -> None:
-    """Stop answering `model_name`'s requests directly; MLServer serves them again."""
-    _handlers.pop(model_name, None)
+def unregister_handler(model_name: str, handler: DirectHandler) -> None:
+    """Stop answering `model_name`'s requests with `handler`; MLServer serves them again. A handler registered for
+    the name since (a reloaded model's, loaded before the old one unloads) stays."""
+    if _handlers.get(model_name) == handler:
+        del _handlers[model_name]
+        _takes.pop(model_name, None)
 
 
 def handler_for(model_name: str) -> DirectHandler | None:
@@ -64,13 +76,16 @@ async def answer(
     body: bytes,
     headers: Mapping[str, str],
     cloud_events: bookkeeping.CloudEventHeaders | None = None,
-) -> DirectAnswer:
+) -> DirectAnswer | None:
     """Run `handler` on one request as MLServer's DataPlane runs `predict`: found, ready, in its context, timed and
-    counted.
+    counted; None, before anything is counted, for a request the handler does not take (MLServer serves it).
 
     With `cloud_events` the answer carries the CloudEvents headers MLServer's REST responses have. Raises
     MLServerError (a model that is missing or not ready, a bad request, a failing model), counted as a failure.
     """
+    takes = _takes.get(model_name)
+    if takes is not None and not takes(body, headers):
+        return None
 
     async def work(model: MLModel) -> DirectAnswer:
         answered = await handler(body, headers)

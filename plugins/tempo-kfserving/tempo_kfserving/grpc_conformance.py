@@ -161,7 +161,9 @@ def _refuse_malformed(method: Handler) -> Handler:
         handler = direct.handler_for(request.model_name)
         raw = request.inputs and len(request.raw_input_contents) == len(request.inputs)
         if handler is not None and raw and bookkeeping.supported_by(getattr(self, "_data_plane", None)):
-            return await _answer_raw(self._data_plane, handler, request, context)
+            answered = await _answer_raw(self._data_plane, handler, request, context)
+            if answered is not None:
+                return answered
         return await method(self, request, context)
 
     return answer
@@ -169,9 +171,9 @@ def _refuse_malformed(method: Handler) -> Handler:
 
 async def _answer_raw(
     data_plane: Any, handler: direct.DirectHandler, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext
-) -> pb.ModelInferResponse:
+) -> pb.ModelInferResponse | None:
     """A request of raw contents to tempo's runtime, answered by its direct handler with raw contents: the arrays
-    go from bytes to numpy and back with no Python lists between.
+    go from bytes to numpy and back with no Python lists between. None if the handler does not take it.
     """
     document, binary = request_document(request)
     header = orjson.dumps(document)
@@ -182,6 +184,8 @@ async def _answer_raw(
         )
     except MLServerError as exc:
         await context.abort(_status(exc), str(exc))
+    if answered is None:
+        return None
     length = int(answered.headers[HEADER_LENGTH])
     return response_message(orjson.loads(answered.body[:length]), answered.body[length:])
 

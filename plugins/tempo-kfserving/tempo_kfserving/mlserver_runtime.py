@@ -68,7 +68,7 @@ class TempoMLServerModel(ChannelServing):
 
     async def unload(self) -> bool:
         """Stop answering requests directly, then unload."""
-        direct.unregister_handler(self.name)
+        direct.unregister_handler(self.name, self._answer_directly)
         unloaded: bool = await super().unload()
         return unloaded
 

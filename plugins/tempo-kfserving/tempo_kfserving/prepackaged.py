@@ -1,5 +1,6 @@
-"""MLServer's prepackaged runtimes as tempo serves them: with the local channel, metadata read off the artifact, and
-400 for a request the artifact cannot run on.
+"""MLServer's prepackaged runtimes as tempo serves them: with the local channel, metadata read off the artifact, 400
+for a request the artifact cannot run on, and (sklearn's) plain requests answered from the bytes
+(`estimator_answers`).
 
 MLServer imports them from here by their class name, e.g. `tempo_kfserving.prepackaged.SKLearnModel` for
 `mlserver_sklearn.SKLearnModel`. Both sklearn's and xgboost's runtimes load an estimator with sklearn's interface,
@@ -19,24 +20,37 @@ from mlserver.codecs.numpy import to_datatype
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, MetadataTensor
 
+from tempo_kfserving.estimator_answers import EstimatorAnswers, cannot_predict
 from tempo_kfserving.mlserver_channel import ChannelServing
 
 __all__ = ["ArtifactServing"]
 
-_BAD_REQUEST = 400
 _OUTPUTS = ("predict", "predict_proba")
 
 
 class ArtifactServing(MLModel):  # type: ignore[misc]
     """Describes the loaded estimator in the model's metadata, and answers 400 when it cannot run on a request."""
 
+    _direct_answers: EstimatorAnswers | None = None
+
     async def load(self) -> bool:
-        """Load the artifact, then describe its inputs and outputs from it where it tells."""
+        """Load the artifact, then describe its inputs and outputs from it where it tells; an sklearn model answers
+        its plain requests directly (`estimator_answers`)."""
         loaded: bool = await super().load()
         described = describe_estimator(getattr(self, "_model", None), self.inputs)
         if loaded and described is not None:
             self.inputs, self.outputs = described
+        if loaded and EstimatorAnswers.applies_to(self):
+            self._direct_answers = EstimatorAnswers(self)
+            self._direct_answers.register()
         return loaded
+
+    async def unload(self) -> bool:
+        """Stop answering requests directly, then unload."""
+        if self._direct_answers is not None:
+            self._direct_answers.unregister()
+        unloaded: bool = await super().unload()
+        return unloaded
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         """The runtime's prediction; an exception from the estimator is the request's fault: 400 with its message."""
@@ -45,11 +59,7 @@ class ArtifactServing(MLModel):  # type: ignore[misc]
         except MLServerError:
             raise
         except Exception as exc:
-            raise MLServerError(
-                f"model '{self.name}' cannot predict on this request ({type(exc).__name__}: {exc}); check the inputs' "
-                f"datatype and shape against GET /v2/models/{self.name}",
-                status_code=_BAD_REQUEST,
-            ) from exc
+            raise cannot_predict(self.name, exc) from exc
         return response
 
 

@@ -33,8 +33,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tempo_core.errors import ArgumentError
 from tempo_kfserving import bookkeeping, direct
 from tempo_kfserving.binary_extension import unpack_binary_request
+from tempo_kfserving.mlserver_channel import error_answer
 from tempo_kfserving.rest_direct import DirectAnswers, answer_directly, infer_routes, send_answer
-from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body
+from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body, request_headers
 
 __all__ = [
     "install",
@@ -143,8 +144,18 @@ class InferenceBodies:
             return
         handler = direct.handler_for(target[0]) if self._direct else None
         if handler is not None:
-            await self._answer_directly(handler, target, scope, receive, send)
-            return
+            try:
+                body = await read_body(scope, receive)
+            except ArgumentError as exc:
+                self._route(scope)
+                await send_answer(send, *error_answer(400, str(exc)))
+                return
+            if await self._answer_directly(handler, target, scope, body, send):
+                return
+            # Not the handler's: MLServer reads the body as it was read here (decompressed).
+            new_length = {b"content-length": str(len(body)).encode()}
+            scope = {**scope, "headers": _with_headers(scope["headers"], new_length, drop=(b"content-encoding",))}
+            receive = _replay(body)
         headers = dict(scope["headers"])
         if _HEADER_LENGTH not in headers:
             if not headers.get(b"content-type", b"").startswith(b"application/json"):
@@ -163,13 +174,17 @@ class InferenceBodies:
         await self.app(scope, _replay(converted), send)
 
     async def _answer_directly(
-        self, handler: direct.DirectHandler, target: tuple[str, str | None], scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        self._route(scope)
-        status, body, headers = await answer_directly(
-            self._data_plane, handler, target, scope, receive, self._cloud_events
+        self, handler: direct.DirectHandler, target: tuple[str, str | None], scope: Scope, body: bytes, send: Send
+    ) -> bool:
+        """Send the handler's answer, if it takes the request; whether it did."""
+        answered = await answer_directly(
+            self._data_plane, handler, target, body, request_headers(scope), self._cloud_events
         )
-        await send_answer(send, status, body, headers)
+        if answered is None:
+            return False
+        self._route(scope)
+        await send_answer(send, *answered)
+        return True
 
     def _route(self, scope: Scope) -> None:
         """Mark the request routed as Starlette's router marks it, for the middleware outside that reads its route

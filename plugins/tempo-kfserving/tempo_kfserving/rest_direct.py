@@ -51,7 +51,7 @@ from tempo_kfserving import bookkeeping, direct
 from tempo_kfserving.binary_extension import unpack_binary_request
 from tempo_kfserving.codec import HEADER_LENGTH
 from tempo_kfserving.mlserver_channel import error_answer
-from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body
+from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body, request_headers
 
 __all__ = ["DirectAnswers", "answer_as_mlserver", "answer_directly", "infer_routes", "send_answer"]
 
@@ -69,36 +69,35 @@ async def answer_directly(
     data_plane: Any,
     handler: direct.DirectHandler,
     target: tuple[str, str | None],
-    scope: Scope,
-    receive: Receive,
+    body: bytes,
+    headers: Mapping[str, str],
     cloud_events: bookkeeping.CloudEventHeaders,
-) -> tuple[int, bytes, Mapping[str, str]]:
-    """One inference request answered by the model's handler: status, body and headers, the V2 error shape on
-    failure."""
-    headers = _headers(scope)
+) -> tuple[int, bytes, Mapping[str, str]] | None:
+    """One inference request (its body read, its headers by lower-case name) answered by the model's handler:
+    status, body and headers, the V2 error shape on failure; None if the handler does not take it."""
     try:
-        body = await read_body(scope, receive)
         answered = await direct.answer(data_plane, handler, *target, body, headers, cloud_events=cloud_events)
     except ArgumentError as exc:
         return error_answer(400, str(exc))
     except MLServerError as exc:
         return error_answer(exc.status_code, str(exc))
+    if answered is None:
+        return None
     return 200, answered.body, answered.headers
 
 
 async def answer_as_mlserver(
     data_plane: DataPlane,
     target: tuple[str, str | None],
-    scope: Scope,
-    receive: Receive,
+    body: bytes,
+    headers: Mapping[str, str],
     cloud_events: bookkeeping.CloudEventHeaders | None = None,
 ) -> tuple[int, bytes, Mapping[str, str]]:
-    """One inference request answered as MLServer's inference endpoint answers it, without FastAPI: status, body and
-    headers, the V2 error shape on failure. With `cloud_events`, the DataPlane's bookkeeping is tempo's (see
-    `bookkeeping.supported_by`)."""
-    headers = _headers(scope)
+    """One inference request (its body read, its headers by lower-case name) answered as MLServer's inference
+    endpoint answers it, without FastAPI: status, body and headers, the V2 error shape on failure. With
+    `cloud_events`, the DataPlane's bookkeeping is tempo's (see `bookkeeping.supported_by`)."""
     try:
-        payload = inference_request(await read_body(scope, receive), headers)
+        payload = inference_request(body, headers)
     except ArgumentError as exc:
         return error_answer(400, str(exc))
     insert_headers(payload, headers)
@@ -227,17 +226,26 @@ class DirectAnswers:
     async def _answer(
         self, target: tuple[str, str | None], scope: Scope, receive: Receive, send: Send, stand_ins: _StandIns
     ) -> int:
-        """Answer the request, by the model's direct handler if it has one; returns the status sent."""
-        handler = direct.handler_for(target[0]) if self._direct else None
-        if handler is None:
-            cloud_events = self._cloud_events if self._direct else None
-            status, body, headers = await answer_as_mlserver(self._data_plane, target, scope, receive, cloud_events)
+        """Answer the request, by the model's direct handler if it has one that takes it; returns the status sent."""
+        try:
+            body = await read_body(scope, receive)
+        except ArgumentError as exc:
+            status, content, headers = error_answer(400, str(exc))
         else:
-            status, body, headers = await answer_directly(
-                self._data_plane, handler, target, scope, receive, self._cloud_events
-            )
-        await send_answer(send, status, body, self._varied(headers, body, stand_ins))
+            status, content, headers = await self._answered(target, body, request_headers(scope))
+        await send_answer(send, status, content, self._varied(headers, content, stand_ins))
         return status
+
+    async def _answered(
+        self, target: tuple[str, str | None], body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        handler = direct.handler_for(target[0]) if self._direct else None
+        if handler is not None:
+            answered = await answer_directly(self._data_plane, handler, target, body, headers, self._cloud_events)
+            if answered is not None:
+                return answered
+        cloud_events = self._cloud_events if self._direct else None
+        return await answer_as_mlserver(self._data_plane, target, body, headers, cloud_events)
 
     def _in_progress(self, exporter: PrometheusMiddleware) -> Any:
         """The exporter's in-progress gauge for inference requests (labelled once: labelling costs microseconds)."""
@@ -275,11 +283,6 @@ class DirectAnswers:
                 return str(scope["path"])
             path = self._route_paths[versioned] = matched[0]
         return path
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """The request's headers as text, by their lower-case names (as ASGI servers give them)."""
-    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
 
 
 def _accepts_gzip(scope: Scope) -> bool:

@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope
 
 from tempo_core.errors import ArgumentError
 
-__all__ = ["describe_validation_errors", "infer_model", "infer_target", "read_body"]
+__all__ = ["describe_validation_errors", "infer_model", "infer_target", "read_body", "request_headers"]
 
 
 def infer_target(scope: Scope) -> tuple[str, str | None] | None:
@@ -30,6 +30,11 @@ def infer_model(scope: Scope) -> str | None:
     """The model name of a `POST /v2/models/{name}[/versions/{v}]/infer`, else None."""
     target = infer_target(scope)
     return None if target is None else target[0]
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers as text, by their lower-case names (as ASGI servers give them)."""
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
 
 
 async def read_body(scope: Scope, receive: Receive) -> bytes:

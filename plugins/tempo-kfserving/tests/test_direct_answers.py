@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 import pytest
 import urllib3
-from tests_support import samples
+from tests_support import samples, start_stock_mlserver
 
 from tempo_core import deploy_local, model
 from tempo_core.remote import RemoteModel
@@ -112,7 +112,7 @@ def comparable(answer: urllib3.BaseHTTPResponse) -> tuple[int, dict[str, str], o
         key: value for key, value in headers.items() if key not in PER_ANSWER | {"content-length", "content-encoding"}
     }
     body = orjson.loads(data)
-    if isinstance(body, dict) and body.get("id") not in (None, "my-request"):
+    if isinstance(body, dict) and body.get("id") not in (None, "", "my-request"):  # generated, not sent
         assert uuid.UUID(body["id"]).version == 4, "a request without an id is given a UUID, as MLServer gives one"
         body["id"] = "generated"
     return answer.status, kept, body
@@ -136,10 +136,14 @@ def answers_alike(remote: RemoteModel) -> dict[str, Any]:
     pool = urllib3.PoolManager()
     url = f"{remote.endpoint}/v2/models/{remote.name}/infer"
     answers = {label: both_ways(pool, url, body) for label, body in bodies().items()}
-    compressed = both_ways(pool, url, gzip.compress(bodies()["one row"]), {"Content-Encoding": "gzip"})
+    compressed = {
+        label: both_ways(pool, url, gzip.compress(bodies()[label]), {"Content-Encoding": "gzip"})
+        for label in ("one row", "a pandas request")
+    }
     for label, (ahead, through) in answers.items():
         assert ahead == through, label
-    assert compressed == answers["one row"], "a gzip-compressed request body is read as MLServer reads it"
+    for label, answer in compressed.items():
+        assert answer == answers[label], f"{label}, gzip-compressed, is read as MLServer reads it"
     return {label: ahead for label, (ahead, _) in answers.items()}
 
 
@@ -168,3 +172,82 @@ def test_a_custom_model_answers_ahead_of_the_middleware_as_from_inside_it(tmp_pa
     assert answers["one row"][0] == 200
     assert answers["two rows, with an id"][2]["id"] == "my-request"
     assert answers["not JSON"][0] == answers["an unknown datatype"][0] == 400
+
+
+def sklearn_request(**changes: Any) -> dict[str, Any]:
+    """One iris row for the sklearn model, with `changes` to the request (or, under `tensor`, to its input)."""
+    tensor = {"name": "input", "datatype": "FP64", "shape": [1, 4], "data": ROW, **changes.pop("tensor", {})}
+    return {"inputs": [tensor], **changes}
+
+
+# Requests tempo answers itself for MLServer's sklearn runtime (`estimator_answers`), and requests it leaves to it.
+PLAIN = {
+    "one row": sklearn_request(),
+    "two rows, with an id": sklearn_request(id="my-request", tensor={"shape": [2, 4], "data": ROW + ROW}),
+    "both outputs": sklearn_request(outputs=[{"name": "predict_proba"}, {"name": "predict"}]),
+    "probabilities": sklearn_request(outputs=[{"name": "predict_proba"}]),
+    "no outputs listed": sklearn_request(outputs=[]),
+    "an empty id": sklearn_request(id=""),
+    "FP32": sklearn_request(tensor={"datatype": "FP32"}),
+    "integers": sklearn_request(tensor={"datatype": "INT64", "data": [6, 3, 4, 1]}),
+    "NumPy's content type": sklearn_request(tensor={"parameters": {"content_type": "np"}}),
+}
+LEFT_TO_MLSERVER = {
+    "request parameters": sklearn_request(parameters={"content_type": "np"}),
+    "output parameters": sklearn_request(outputs=[{"name": "predict", "parameters": {"content_type": "np"}}]),
+    "an output the runtime lacks": sklearn_request(outputs=[{"name": "transform"}]),
+    "a null id": sklearn_request(id=None),
+    "booleans as FP64": sklearn_request(tensor={"data": [True, False, True, False]}),
+    "nested data": sklearn_request(tensor={"data": [ROW]}),
+    "too few values": sklearn_request(tensor={"data": ROW[:3]}),
+    "two inputs": {"inputs": [sklearn_request()["inputs"][0], {**sklearn_request()["inputs"][0], "name": "more"}]},
+    "a pandas request": REQUESTS["a pandas request"],
+    "an unknown datatype": REQUESTS["an unknown datatype"],
+}
+
+
+def test_sklearn_answers_its_plain_requests_itself_as_mlservers_runtime_does(
+    iris_artifacts: str, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from mlserver.settings import ModelParameters, ModelSettings
+    from mlserver_sklearn import SKLearnModel
+    from models import get_tempo_artifacts
+
+    from tempo_kfserving.estimator_answers import EstimatorAnswers
+
+    _, sklearn_model, _ = get_tempo_artifacts(iris_artifacts)
+    folder = sklearn_model.details.local_folder
+    runtime = SKLearnModel(
+        ModelSettings(name="iris", implementation=SKLearnModel, parameters=ModelParameters(uri=folder))
+    )
+    asyncio.run(runtime.load())
+    answers = EstimatorAnswers(runtime)
+    assert EstimatorAnswers.applies_to(runtime)
+    assert [label for label, body in PLAIN.items() if not answers.takes(orjson.dumps(body), {})] == []
+    assert [label for label, body in LEFT_TO_MLSERVER.items() if answers.takes(orjson.dumps(body), {})] == []
+
+    pool = urllib3.PoolManager()
+    headers = {"Content-Type": "application/json"}
+    stock, stock_endpoint = start_stock_mlserver(
+        tmp_path, sklearn_model.name, {"implementation": "mlserver_sklearn.SKLearnModel", "parameters": {"uri": folder}}
+    )
+    try:
+        with deploy_local(sklearn_model) as remote:
+            url = f"{remote.endpoint}/v2/models/{remote.name}/infer"
+            ours = {
+                label: comparable(pool.request("POST", url, body=orjson.dumps(body), headers=headers))
+                for label, body in PLAIN.items()
+            }
+        url = f"{stock_endpoint}/v2/models/{sklearn_model.name}/infer"
+        theirs = {
+            label: comparable(pool.request("POST", url, body=orjson.dumps(body), headers=headers))
+            for label, body in PLAIN.items()
+        }
+    finally:
+        stock.stop()
+
+    assert ours == theirs
+    assert {status for status, _, _ in ours.values()} == {200}
+    assert [output["name"] for output in ours["both outputs"][2]["outputs"]] == ["predict_proba", "predict"]

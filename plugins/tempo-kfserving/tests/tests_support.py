@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+
+from tempo_core.processes import ServerProcess, free_port
+from tempo_kfserving.settings import write_server_settings
+
+READY_SECONDS = 120.0
 
 
 def pid_alive(pid: int) -> bool:
@@ -34,3 +43,31 @@ def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def start_stock_mlserver(workdir: Path, name: str, settings: dict[str, Any]) -> tuple[ServerProcess, str]:
+    """Stock `mlserver start` (none of tempo's launcher) of one model with `settings`, with the server settings tempo
+    writes; returns the server, ready, and its base URL."""
+    port = free_port()
+    write_server_settings(
+        workdir, host="127.0.0.1", http_port=port, grpc_port=free_port(), metrics_port=free_port(), parallel_workers=0
+    )
+    (workdir / name).mkdir()
+    (workdir / name / "model-settings.json").write_text(json.dumps({"name": name, **settings}))
+    argv = [sys.executable, "-c", "from mlserver.cli import main; main()", "start", str(workdir)]
+    server = ServerProcess(argv, workdir, {}, workdir / "server.log")
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_SECONDS
+    while not _answers_ok(f"{endpoint}/v2/models/{name}/ready"):
+        if server.exit_code() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"stock MLServer did not get ready:\n{server.last_lines()}")
+        time.sleep(0.05)
+    return server, endpoint
+
+
+def _answers_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
