@@ -18,7 +18,7 @@ change how MLServer decodes or encodes (content types, `predict_fn`, adaptive ba
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 import numpy as np
@@ -163,7 +163,8 @@ class EstimatorAnswers:
         if outputs is None:
             return True
         return isinstance(outputs, list) and all(
-            isinstance(item, dict) and item.keys() == {"name"} and item["name"] in self._outputs for item in outputs
+            isinstance(item, dict) and item.keys() == {"name"} and _is_one_of(item["name"], self._outputs)
+            for item in outputs
         )
 
     async def _outputs_by_mlserver(self, document: dict[str, Any]) -> list[Any]:
@@ -179,7 +180,8 @@ def _numeric_input(item: Any) -> np.ndarray[Any, Any] | None:
         return None
     if item.get("parameters") not in (None, {}, {"content_type": _NUMPY}):
         return None
-    dtype, shape, data = _DTYPES.get(item.get("datatype")), item.get("shape"), item.get("data")  # type: ignore[arg-type]
+    datatype, shape, data = item.get("datatype"), item.get("shape"), item.get("data")
+    dtype = _DTYPES[datatype] if _is_one_of(datatype, _DTYPES) else None
     if dtype is None or not isinstance(shape, list) or not isinstance(data, list):
         return None
     if not all(type(size) is int and size >= 0 for size in shape) or math.prod(shape) != len(data):
@@ -191,6 +193,11 @@ def _numeric_input(item: Any) -> np.ndarray[Any, Any] | None:
         return np.array(data, dtype).reshape(shape)
     except (OverflowError, ValueError):
         return None
+
+
+def _is_one_of(value: Any, names: Container[str]) -> bool:
+    """Whether a JSON value is one of `names` (a list or an object is not, and cannot be looked up)."""
+    return isinstance(value, str) and value in names
 
 
 def _output(name: str, result: np.ndarray[Any, Any]) -> dict[str, Any]:
