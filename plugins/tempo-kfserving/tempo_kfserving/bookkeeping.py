@@ -43,18 +43,27 @@ def new_request_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
+# Whether `supported_by` accepts each DataPlane it was asked about.
+_supported: weakref.WeakKeyDictionary[DataPlane, bool] = weakref.WeakKeyDictionary()
+
+
 def supported_by(data_plane: Any) -> bool:
     """Whether `run` and `infer` can stand in for `data_plane`'s own bookkeeping: it keeps the model registry and
     metric series they book a request in, CloudEvents is its only inference middleware, and it has no response cache
-    that requests must reach (it answers from what `predict` returned before)."""
-    if not isinstance(data_plane, DataPlane) or getattr(data_plane, "_response_cache", None) is not None:
+    that requests must reach (it answers from what `predict` returned before). Worked out once per DataPlane (gRPC
+    asks on every request), whose parts are set when it is made."""
+    if not isinstance(data_plane, DataPlane):
         return False
-    middleware = getattr(data_plane, "_inference_middleware", None)
-    return (
-        all(hasattr(data_plane, name) for name in (*_SERIES, "_model_registry"))
-        and type(middleware) is InferenceMiddlewares
-        and [type(each) for each in getattr(middleware, "_middlewares", ())] == [CloudEventsMiddleware]
-    )
+    known = _supported.get(data_plane)
+    if known is None:
+        middleware = getattr(data_plane, "_inference_middleware", None)
+        known = _supported[data_plane] = (
+            getattr(data_plane, "_response_cache", None) is None
+            and all(hasattr(data_plane, name) for name in (*_SERIES, "_model_registry"))
+            and type(middleware) is InferenceMiddlewares
+            and [type(each) for each in getattr(middleware, "_middlewares", ())] == [CloudEventsMiddleware]
+        )
+    return known
 
 
 class _ModelSeries(NamedTuple):

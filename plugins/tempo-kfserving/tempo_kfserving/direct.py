@@ -43,16 +43,23 @@ DirectHandler = Callable[[bytes, Mapping[str, str]], Awaitable[DirectAnswer]]
 Takes = Callable[[bytes, Mapping[str, str]], bool]
 _handlers: dict[str, DirectHandler] = {}
 _takes: dict[str, Takes] = {}
+_json_only: set[str] = set()
 
 
-def register_handler(model_name: str, handler: DirectHandler, takes: Takes | None = None) -> None:
+def register_handler(
+    model_name: str, handler: DirectHandler, takes: Takes | None = None, *, binary: bool = True
+) -> None:
     """Answer inference requests for `model_name` in this process with `handler`: all of them, or those `takes`
-    accepts."""
+    accepts; with `binary` False, no binary-extension body (as gRPC's raw contents reach it) is offered to it."""
     _handlers[model_name] = handler
     if takes is None:
         _takes.pop(model_name, None)
     else:
         _takes[model_name] = takes
+    if binary:
+        _json_only.discard(model_name)
+    else:
+        _json_only.add(model_name)
 
 
 def unregister_handler(model_name: str, handler: DirectHandler) -> None:
@@ -61,10 +68,14 @@ def unregister_handler(model_name: str, handler: DirectHandler) -> None:
     if _handlers.get(model_name) == handler:
         del _handlers[model_name]
         _takes.pop(model_name, None)
+        _json_only.discard(model_name)
 
 
-def handler_for(model_name: str) -> DirectHandler | None:
-    """The handler registered for `model_name` in this process, if any."""
+def handler_for(model_name: str, binary: bool = False) -> DirectHandler | None:
+    """The handler registered for `model_name` in this process, if any; for a binary-extension body, only one that
+    answers such bodies."""
+    if binary and model_name in _json_only:
+        return None
     return _handlers.get(model_name)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 from mlserver import MLModel
-from mlserver.codecs.numpy import to_datatype
+from mlserver.codecs.numpy import NumpyCodec, _DatatypeToNumpy, _encode_data, to_datatype
 from mlserver.codecs.utils import inject_batch_dimension
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest
@@ -34,22 +34,9 @@ from tempo_kfserving.codec import HEADER_LENGTH
 
 __all__ = ["EstimatorAnswers", "cannot_predict", "is_sklearn_runtime"]
 
-_NUMPY = "np"
 _PREDICT, _PREDICT_PROBA = "predict", "predict_proba"
-_DTYPES = {
-    "BOOL": np.dtype(bool),
-    "UINT8": np.dtype(np.uint8),
-    "UINT16": np.dtype(np.uint16),
-    "UINT32": np.dtype(np.uint32),
-    "UINT64": np.dtype(np.uint64),
-    "INT8": np.dtype(np.int8),
-    "INT16": np.dtype(np.int16),
-    "INT32": np.dtype(np.int32),
-    "INT64": np.dtype(np.int64),
-    "FP16": np.dtype(np.float16),
-    "FP32": np.dtype(np.float32),
-    "FP64": np.dtype(np.float64),
-}
+# MLServer's NumPy codec's dtypes for the numeric datatypes (its private table: mlserver is pinned to 1.7).
+_DTYPES = {datatype.value: np.dtype(name) for datatype, name in _DatatypeToNumpy.items() if name != "bytes"}
 # The Python types of the values each datatype's kind takes from JSON.
 _VALUES = {"b": (bool,), "u": (int,), "i": (int,), "f": (int, float)}
 _REQUEST_KEYS = frozenset({"id", "inputs", "outputs"})
@@ -104,7 +91,7 @@ class EstimatorAnswers:
 
     def register(self) -> None:
         """Answer the model's requests that `takes` accepts in this process."""
-        direct.register_handler(self._model.name, self.answer, takes=self.takes)
+        direct.register_handler(self._model.name, self.answer, takes=self.takes, binary=False)
 
     def unregister(self) -> None:
         """Leave the model's requests to MLServer's runtime again."""
@@ -178,7 +165,7 @@ def _numeric_input(item: Any) -> np.ndarray[Any, Any] | None:
     """The values of one V2 input of numbers as NumPy's codec decodes them, or None if it is not such an input."""
     if not isinstance(item, dict) or not _INPUT_KEYS.issuperset(item) or not isinstance(item.get("name"), str):
         return None
-    if item.get("parameters") not in (None, {}, {"content_type": _NUMPY}):
+    if item.get("parameters") not in (None, {}, {"content_type": NumpyCodec.ContentType}):
         return None
     datatype, shape, data = item.get("datatype"), item.get("shape"), item.get("data")
     dtype = _DTYPES[datatype] if _is_one_of(datatype, _DTYPES) else None
@@ -201,17 +188,15 @@ def _is_one_of(value: Any, names: Container[str]) -> bool:
 
 
 def _output(name: str, result: np.ndarray[Any, Any]) -> dict[str, Any]:
-    """One output as NumPy's codec encodes it: a 1-d result gains a trailing dimension, NaN is written as null."""
-    data = result.flatten().tolist()
-    if result.dtype.kind == "f" and np.isnan(result).any():
-        data = [None if value != value else value for value in data]
+    """One output as NumPy's codec encodes it, by its own functions (a 1-d result gains a trailing dimension, NaN is
+    written as null), without building its pydantic models."""
     datatype = to_datatype(result.dtype)
     return {
         "name": name,
         "shape": inject_batch_dimension(list(result.shape)),
         "datatype": datatype.value,
-        "parameters": {"content_type": _NUMPY},
-        "data": data,
+        "parameters": {"content_type": NumpyCodec.ContentType},
+        "data": _encode_data(result, datatype),
     }
 
 

@@ -158,7 +158,7 @@ def _refuse_malformed(method: Handler) -> Handler:
         problem = _request_problem(request)
         if problem is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-        handler = direct.handler_for(request.model_name)
+        handler = direct.handler_for(request.model_name, binary=True)
         raw = request.inputs and len(request.raw_input_contents) == len(request.inputs)
         if handler is not None and raw and bookkeeping.supported_by(getattr(self, "_data_plane", None)):
             answered = await _answer_raw(self._data_plane, handler, request, context)

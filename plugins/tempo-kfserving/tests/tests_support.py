@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tempo_core.processes import ServerProcess, free_port
 from tempo_kfserving.settings import write_server_settings
-
-READY_SECONDS = 120.0
+from tempo_test_support.servers import wait_until_ready
 
 
 def pid_alive(pid: int) -> bool:
@@ -57,17 +55,9 @@ def start_stock_mlserver(workdir: Path, name: str, settings: dict[str, Any]) -> 
     argv = [sys.executable, "-c", "from mlserver.cli import main; main()", "start", str(workdir)]
     server = ServerProcess(argv, workdir, {}, workdir / "server.log")
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_SECONDS
-    while not _answers_ok(f"{endpoint}/v2/models/{name}/ready"):
-        if server.exit_code() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(f"stock MLServer did not get ready:\n{server.last_lines()}")
-        time.sleep(0.05)
-    return server, endpoint
-
-
-def _answers_ok(url: str) -> bool:
     try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
+        wait_until_ready(f"{endpoint}/v2/models/{name}/ready", server)
+    except BaseException:
+        server.stop()
+        raise
+    return server, endpoint
