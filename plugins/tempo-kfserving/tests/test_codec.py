@@ -200,6 +200,34 @@ def test_decoded_arrays_are_writable_for_models_that_work_in_place(binary: bool)
     assert decoded.tolist() == [[0.5, 0.5], [0.5, 0.5]]
 
 
+# One FP64 input as JSON clients send it: flat or nested data, special values as text or null, a content type.
+PLAIN_FP64_TENSORS = [
+    {"shape": [2, 2], "data": [1.5, -0.0, 3, 4]},
+    {"shape": [2, 2], "data": [[1.5, -0.0], [3, 4]]},
+    {"shape": [3], "data": ["nan", "-inf", None]},
+    {"shape": [], "data": [7.25]},
+    {"shape": [0, 4], "data": []},
+    {"shape": [1, 4], "data": [5.9, 2.8, 4.1, 1.3], "parameters": {"content_type": "np"}},
+]
+
+
+@pytest.mark.parametrize("tensor", PLAIN_FP64_TENSORS)
+def test_a_request_decodes_the_same_whatever_order_its_inputs_come_in(tensor: dict[str, Any]) -> None:
+    signature = Signature(
+        inputs=(TensorSpec(name="left"), TensorSpec(name="right")), outputs=(TensorSpec(name="output0"),)
+    )
+    inputs = [
+        {"name": "left", "datatype": "FP64", **tensor},
+        {"name": "right", "datatype": "FP64", "shape": [1], "data": [2.0]},
+    ]
+    in_order = decode_request(signature, orjson.dumps({"inputs": inputs}), {})
+    turned = decode_request(signature, orjson.dumps({"inputs": inputs[::-1]}), {})
+    assert list(in_order) == ["left", "right"] == list(turned)
+    for name, array in in_order.items():
+        assert_same(array, turned[name])
+        assert array.flags.writeable
+
+
 @BOTH_ENCODINGS
 def test_an_optional_input_or_output_left_as_none_is_not_sent_and_comes_back_none(binary: bool) -> None:
     def tagger(payload: np.ndarray, note: Optional[str] = None) -> Tuple[np.ndarray, Optional[str]]:
