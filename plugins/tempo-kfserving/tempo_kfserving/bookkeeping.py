@@ -82,7 +82,9 @@ _labelled: weakref.WeakKeyDictionary[DataPlane, dict[tuple[str, str | None], _Mo
 
 def _series(data_plane: DataPlane, model_name: str, version: str | None) -> _ModelSeries:
     """The DataPlane's metric series for requests to `model_name` and `version`, labelled as it labels them."""
-    known = _labelled.setdefault(data_plane, {})
+    known = _labelled.get(data_plane)
+    if known is None:  # a WeakKeyDictionary's setdefault makes a new weak reference on every call
+        known = _labelled[data_plane] = {}
     series = known.get((model_name, version))
     if series is None:
         metrics = (getattr(data_plane, name).labels(model=model_name, version=version) for name in _SERIES)
@@ -118,6 +120,16 @@ async def run(
     return result
 
 
+class _Templates(NamedTuple):
+    """One model's CloudEvents headers with the message id left out, as MLServer's middleware worked them out."""
+
+    settings: ModelSettings  # what they were worked out for (a reloaded model has new settings)
+    request: dict[str, str]
+    response: dict[str, str]
+    encoded_response: list[tuple[bytes, bytes]]  # the response's, as HTTP sends them
+    id_positions: list[int]  # where the message id goes in `encoded_response`
+
+
 class CloudEventHeaders:
     """The CloudEvents headers MLServer's middleware gives requests and responses, worked out by it once per model:
     per message only the id changes."""
@@ -126,28 +138,42 @@ class CloudEventHeaders:
 
     def __init__(self, middleware: CloudEventsMiddleware) -> None:
         self._middleware = middleware
-        # By model name: the settings the headers were worked out for (a reloaded model has new ones), and them.
-        self._templates: dict[str, tuple[ModelSettings, dict[str, str], dict[str, str]]] = {}
+        self._templates: dict[str, _Templates] = {}  # by model name
 
     def request(self, settings: ModelSettings, request_id: str) -> dict[str, str]:
         """The headers of a request with `request_id` to the model with `settings`."""
-        return self._filled(self._template(settings)[1], request_id)
+        return self._filled(self._template(settings).request, request_id)
 
     def response(self, settings: ModelSettings, response_id: str) -> dict[str, str]:
         """The headers of a response with `response_id` from the model with `settings`."""
-        return self._filled(self._template(settings)[2], response_id)
+        return self._filled(self._template(settings).response, response_id)
 
-    def _template(self, settings: ModelSettings) -> tuple[ModelSettings, dict[str, str], dict[str, str]]:
+    def encoded_response(self, settings: ModelSettings, response_id: str) -> list[tuple[bytes, bytes]]:
+        """The same as `response`, encoded as HTTP sends them (lower-case names, Latin-1): a REST answer's headers
+        without encoding each of them on every request."""
+        template = self._template(settings)
+        encoded = template.encoded_response.copy()
+        value = response_id.encode("latin-1")
+        for position in template.id_positions:
+            encoded[position] = (encoded[position][0], value)
+        return encoded
+
+    def _template(self, settings: ModelSettings) -> _Templates:
         known = self._templates.get(settings.name)
-        if known is None or known[0] is not settings:
+        if known is None or known.settings is not settings:
             request = InferenceRequest.model_construct(id=self._PLACEHOLDER, inputs=[])
             response = InferenceResponse.model_construct(model_name=settings.name, id=self._PLACEHOLDER, outputs=[])
-            known = (
+            response_headers = _headers_of(self._middleware.response_middleware(response, settings))
+            encoded = [
+                (key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in response_headers.items()
+            ]
+            known = self._templates[settings.name] = _Templates(
                 settings,
                 _headers_of(self._middleware.request_middleware(request, settings)),
-                _headers_of(self._middleware.response_middleware(response, settings)),
+                response_headers,
+                encoded,
+                [index for index, value in enumerate(response_headers.values()) if value == self._PLACEHOLDER],
             )
-            self._templates[settings.name] = known
         return known
 
     def _filled(self, template: dict[str, str], message_id: str) -> dict[str, str]:

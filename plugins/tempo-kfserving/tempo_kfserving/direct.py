@@ -10,7 +10,7 @@ a handler, or an MLServer whose DataPlane the bookkeeping cannot stand in for, i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from mlserver.handlers import DataPlane
@@ -30,11 +30,13 @@ __all__ = [
 
 
 class DirectAnswer(NamedTuple):
-    """A model's answer to one request: the response body, its HTTP headers, and the response's id."""
+    """A model's answer to one request: the response body, its HTTP headers, and the response's id; headers that
+    come already encoded for HTTP (the CloudEvents ones) follow `headers`."""
 
     body: bytes
     headers: dict[str, str]
     request_id: str
+    encoded_headers: Sequence[tuple[bytes, bytes]] = ()
 
 
 # Called with a V2 request body (JSON or binary extension) and its headers; raises MLServerError when it fails.
@@ -91,7 +93,7 @@ async def answer(
     """Run `handler` on one request as MLServer's DataPlane runs `predict`: found, ready, in its context, timed and
     counted; None, before anything is counted, for a request the handler does not take (MLServer serves it).
 
-    With `cloud_events` the answer carries the CloudEvents headers MLServer's REST responses have. Raises
+    With `cloud_events` the answer carries the CloudEvents headers MLServer's REST responses have, encoded. Raises
     MLServerError (a model that is missing or not ready, a bad request, a failing model), counted as a failure.
     """
     takes = _takes.get(model_name)
@@ -100,8 +102,9 @@ async def answer(
 
     async def work(model: MLModel) -> DirectAnswer:
         answered = await handler(body, headers)
-        if cloud_events is not None:
-            answered.headers.update(cloud_events.response(model.settings, answered.request_id))
-        return answered
+        if cloud_events is None:
+            return answered
+        encoded = cloud_events.encoded_response(model.settings, answered.request_id)
+        return DirectAnswer(answered.body, answered.headers, answered.request_id, encoded)
 
     return await bookkeeping.run(data_plane, model_name, version, work)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from mlserver.errors import MLServerError
@@ -76,18 +75,20 @@ class TempoMLServerModel(ChannelServing):
         """Decode the request by the signature, run the model in-process, encode the outputs it asks for."""
         servable = self._servable
         document = payload.model_dump(exclude_none=True)
-        with _as_mlserver_errors(servable.name):
+        try:
             arguments = codec.decode_request_dict(servable.signature, document)
             wanted = codec.requested_outputs(servable.signature, document)
             value = await self._call(arguments)
             response = codec.encode_response_dict(servable.signature, servable.name, value, outputs=wanted.names)
+        except Exception as exc:
+            raise _as_mlserver_error(servable.name, exc) from exc
         return _response(response, payload)
 
     async def _answer_directly(self, body: bytes, headers: Mapping[str, str]) -> direct.DirectAnswer:
         """A V2 request body (JSON or binary extension) decoded and answered by tempo's codec alone, binary outputs
         if asked; raises MLServerError when the request or the model fails."""
         servable = self._servable
-        with _as_mlserver_errors(servable.name):
+        try:
             arguments, wanted = codec.read_request(servable.signature, body, headers)
             request_id = wanted.request_id or bookkeeping.new_request_id()
             value = await self._call(arguments)
@@ -99,6 +100,8 @@ class TempoMLServerModel(ChannelServing):
                 outputs=wanted.names,
                 request_id=request_id,
             )
+        except Exception as exc:
+            raise _as_mlserver_error(servable.name, exc) from exc
         return direct.DirectAnswer(content, answer_headers, request_id)
 
     async def _answer(self, body: bytes, headers: Headers) -> tuple[int, bytes, Headers]:
@@ -117,18 +120,14 @@ class TempoMLServerModel(ChannelServing):
         return self._servable.call_in_process(arguments)
 
 
-@contextmanager
-def _as_mlserver_errors(model_name: str) -> Iterator[None]:
-    """tempo's errors as MLServer's: 400 for bad arguments, 500 for what the model or its outputs got wrong."""
-    try:
-        yield
-    except ArgumentError as exc:
-        raise MLServerError(str(exc), status_code=_BAD_REQUEST) from exc
-    except TempoError as exc:
-        raise MLServerError(str(exc), status_code=_SERVER_ERROR) from exc
-    except Exception as exc:
-        message = f"model '{model_name}' raised {type(exc).__name__}: {exc}"
-        raise MLServerError(message, status_code=_SERVER_ERROR) from exc
+def _as_mlserver_error(model_name: str, exc: Exception) -> MLServerError:
+    """tempo's errors as MLServer's: 400 for bad arguments, 500 for what the model or its outputs got wrong.
+    (Caught inline rather than by a context manager, whose entry and exit cost more than a small model's call.)"""
+    if isinstance(exc, ArgumentError):
+        return MLServerError(str(exc), status_code=_BAD_REQUEST)
+    if isinstance(exc, TempoError):
+        return MLServerError(str(exc), status_code=_SERVER_ERROR)
+    return MLServerError(f"model '{model_name}' raised {type(exc).__name__}: {exc}", status_code=_SERVER_ERROR)
 
 
 def _response(response: dict[str, Any], payload: InferenceRequest) -> InferenceResponse:

@@ -61,9 +61,15 @@ def install() -> None:
         arguments = signature.bind(*args, **kwargs).arguments
         app.add_exception_handler(RequestValidationError, _validation_error)
         served = {"settings": arguments["settings"], "data_plane": arguments.get("data_plane"), "router": app.router}
-        # Innermost of the middleware, where add_middleware would put it outermost; the direct answers outermost.
+        # Innermost of the middleware, where add_middleware would put it outermost.
         app.user_middleware.append(Middleware(InferenceBodies, **served))
-        app.user_middleware.insert(0, Middleware(DirectAnswers, **served, answering=(InferenceBodies,)))
+        build_stack = app.build_middleware_stack
+
+        def build_with_direct_answers() -> ASGIApp:
+            """The app's middleware with the direct answers outermost, ahead of Starlette's error middleware too."""
+            return DirectAnswers(build_stack(), **served, answering=(InferenceBodies,))
+
+        app.build_middleware_stack = build_with_direct_answers  # type: ignore[method-assign]
         return app
 
     create_app.tempo_conformant = True  # type: ignore[attr-defined]

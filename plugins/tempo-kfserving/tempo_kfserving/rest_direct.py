@@ -3,7 +3,7 @@
 MLServer wraps every REST request in its middleware: Prometheus metrics (starlette_exporter), gzip, CORS and error
 handling, then FastAPI's routing, body validation and response serialisation. For a small model these cost more than
 the answer itself; starlette_exporter alone cost about as much as tempo's codec and the model together. `DirectAnswers`
-sits outermost and answers inference requests itself:
+sits outermost, ahead of Starlette's error middleware too, and answers inference requests itself:
 
 - a model that registered a direct handler (`tempo_kfserving.direct`) answers from the request bytes;
 - any other model is served as MLServer's inference endpoint serves it, without FastAPI: the body validated as
@@ -17,7 +17,8 @@ It does so only where it can do for the request what each layer it skips would h
   (method, route template, status, app name), and it shows in the in-progress gauge while it runs;
 - gzip: the request does not accept gzip, so the middleware would not compress; answers of its minimum size and more
   get the `Vary: Accept-Encoding` it adds;
-- error handling: errors are answered in the V2 shape, as MLServer's and tempo's exception handlers answer them.
+- error handling: errors are answered in the V2 shape, as MLServer's and tempo's exception handlers answer them;
+  an unexpected exception gets uvicorn's plain 500, as it would from Starlette's error middleware without a handler.
 
 Any other middleware between it and MLServer's router (CORS, or one it does not know) makes it step aside for every
 request, and so does a request that accepts gzip. Such a request goes through MLServer's stack, where
@@ -27,7 +28,7 @@ request, and so does a request that accepts gzip. Such a request goes through ML
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from mlserver.settings import Settings
 from mlserver.types import InferenceRequest
 from mlserver.utils import extract_headers, insert_headers
 from pydantic import ValidationError
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Match, Router
@@ -53,8 +55,10 @@ from tempo_kfserving.codec import HEADER_LENGTH
 from tempo_kfserving.mlserver_channel import error_answer
 from tempo_kfserving.rest_requests import describe_validation_errors, infer_target, read_body, request_headers
 
-__all__ = ["DirectAnswers", "answer_as_mlserver", "answer_directly", "infer_routes", "send_answer"]
+__all__ = ["Answer", "DirectAnswers", "answer_as_mlserver", "answer_directly", "infer_routes", "send_answer"]
 
+# An answer to send: status, body, headers by name, and headers already encoded for HTTP (sent after those).
+Answer = tuple[int, bytes, Mapping[str, str], Sequence[tuple[bytes, bytes]]]
 _POST = "POST"
 _JSON = {"content-type": "application/json"}
 _HEADER_LENGTH = HEADER_LENGTH.lower()
@@ -72,18 +76,18 @@ async def answer_directly(
     body: bytes,
     headers: Mapping[str, str],
     cloud_events: bookkeeping.CloudEventHeaders,
-) -> tuple[int, bytes, Mapping[str, str]] | None:
-    """One inference request (its body read, its headers by lower-case name) answered by the model's handler:
-    status, body and headers, the V2 error shape on failure; None if the handler does not take it."""
+) -> Answer | None:
+    """One inference request (its body read, its headers by lower-case name) answered by the model's handler, the
+    V2 error shape on failure; None if the handler does not take it."""
     try:
         answered = await direct.answer(data_plane, handler, *target, body, headers, cloud_events=cloud_events)
     except ArgumentError as exc:
-        return error_answer(400, str(exc))
+        return (*error_answer(400, str(exc)), ())
     except MLServerError as exc:
-        return error_answer(exc.status_code, str(exc))
+        return (*error_answer(exc.status_code, str(exc)), ())
     if answered is None:
         return None
-    return 200, answered.body, answered.headers
+    return 200, answered.body, answered.headers, answered.encoded_headers
 
 
 async def answer_as_mlserver(
@@ -133,9 +137,13 @@ def inference_request(body: bytes, headers: Mapping[str, str]) -> InferenceReque
         raise ArgumentError(describe_validation_errors(exc.errors())) from None
 
 
-async def send_answer(send: Send, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-    """Send one whole response, its headers with the body's length, as Starlette's Response would."""
+async def send_answer(
+    send: Send, status: int, body: bytes, headers: Mapping[str, str], encoded: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Send one whole response, its headers (then the `encoded` ones) with the body's length, as Starlette's
+    Response would."""
     raw = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
+    raw.extend(encoded)
     raw.append((b"content-length", str(len(body)).encode("latin-1")))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
@@ -158,7 +166,7 @@ class _StandIns:
                 found.metrics = layer
             elif isinstance(layer, GZipMiddleware):
                 found.gzip = layer
-            elif not isinstance(layer, (ExceptionMiddleware, *answering)):
+            elif not isinstance(layer, (ExceptionMiddleware, *answering)) and not _plain_errors(layer):
                 return None
         return found
 
@@ -171,6 +179,12 @@ def _chain(app: ASGIApp) -> Iterator[Any]:
         layer = getattr(layer, "app", None)
         if layer is None:
             return
+
+
+def _plain_errors(layer: Any) -> bool:
+    """Whether the layer is Starlette's error middleware with no handler of its own and no debug page: its plain 500
+    for an exception is what uvicorn sends for one that reaches it."""
+    return isinstance(layer, ServerErrorMiddleware) and layer.handler is None and not layer.debug
 
 
 def _plain_metrics(exporter: PrometheusMiddleware) -> bool:
@@ -230,22 +244,20 @@ class DirectAnswers:
         try:
             body = await read_body(scope, receive)
         except ArgumentError as exc:
-            status, content, headers = error_answer(400, str(exc))
+            status, content, headers, encoded = (*error_answer(400, str(exc)), ())
         else:
-            status, content, headers = await self._answered(target, body, request_headers(scope))
-        await send_answer(send, status, content, self._varied(headers, content, stand_ins))
+            status, content, headers, encoded = await self._answered(target, body, request_headers(scope))
+        await send_answer(send, status, content, self._varied(headers, content, stand_ins), encoded)
         return status
 
-    async def _answered(
-        self, target: tuple[str, str | None], body: bytes, headers: Mapping[str, str]
-    ) -> tuple[int, bytes, Mapping[str, str]]:
+    async def _answered(self, target: tuple[str, str | None], body: bytes, headers: Mapping[str, str]) -> Answer:
         handler = direct.handler_for(target[0]) if self._direct else None
         if handler is not None:
             answered = await answer_directly(self._data_plane, handler, target, body, headers, self._cloud_events)
             if answered is not None:
                 return answered
         cloud_events = self._cloud_events if self._direct else None
-        return await answer_as_mlserver(self._data_plane, target, body, headers, cloud_events)
+        return (*await answer_as_mlserver(self._data_plane, target, body, headers, cloud_events), ())
 
     def _in_progress(self, exporter: PrometheusMiddleware) -> Any:
         """The exporter's in-progress gauge for inference requests (labelled once: labelling costs microseconds)."""
