@@ -186,8 +186,13 @@ def encode_response(
     `outputs` keeps only the outputs a request asked for (see `requested_outputs`), in the order asked;
     `request_id` is the request's `id`, which the response repeats.
     """
-    tensors = _selected(_output_tensors(signature, model_name, value), outputs)
     document: dict[str, Any] = {"model_name": model_name, **({"id": request_id} if request_id is not None else {})}
+    if not binary and outputs is None:
+        entries = _plain_array_entries(signature, value)
+        if entries is not None:
+            document["outputs"] = entries
+            return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY), dict(_JSON_HEADERS)
+    tensors = _selected(_output_tensors(signature, model_name, value), outputs)
     return _write(document, "outputs", tensors, binary=binary)
 
 
@@ -377,6 +382,35 @@ def _output_tensors(signature: Signature, model_name: str, value: Any) -> list[t
             raise where.error("is None, but the signature does not mark it Optional; return a value.")
         tensors.append((spec.name, _encode_value(spec, item, where)))
     return tensors
+
+
+def _plain_array_entries(signature: Signature, value: Any) -> list[dict[str, Any]] | None:
+    """The JSON outputs of a value whose outputs are all numeric arrays in native byte order (floats: finite, and
+    few), as the general path writes them; None for any other value, which the general path encodes or words the
+    error of. Most models return such arrays, and this writes them at half the cost."""
+    specs = signature.outputs
+    if not signature.multiple_outputs:
+        value = (value,)
+    elif not isinstance(value, (tuple, list)) or len(value) != len(specs):
+        return None
+    entries = []
+    for spec, item in zip(specs, value, strict=True):
+        if spec.kind is not ValueKind.ndarray or type(item) is not np.ndarray:
+            return None
+        dtype = item.dtype
+        datatype = _DATATYPE_OF.get((dtype.kind, dtype.itemsize))
+        if datatype is None or not dtype.isnative:
+            return None
+        data = item.ravel()
+        if dtype.kind == "f" and (
+            dtype.itemsize == 2 or data.size > _CHECKED_IN_PYTHON or not all(map(math.isfinite, data.tolist()))
+        ):
+            return None
+        parameters = {"content_type": NUMPY_CONTENT_TYPE}
+        entries.append(
+            {"name": spec.name, "datatype": datatype, "shape": list(item.shape), "parameters": parameters, "data": data}
+        )
+    return entries
 
 
 def _write(
@@ -914,7 +948,10 @@ def _unbase64(element: str | bytes, where: _Where) -> bytes:
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
 
 
 def _quoted(names: Sequence[str]) -> str:

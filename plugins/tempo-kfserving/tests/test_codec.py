@@ -228,6 +228,25 @@ def test_a_request_decodes_the_same_whatever_order_its_inputs_come_in(tensor: di
         assert array.flags.writeable
 
 
+RETURNED_ARRAYS = {
+    "float64": np.array([[12.8, 6.6, 9.2, 3.6]]),
+    "int64": np.arange(6, dtype=np.int64).reshape(2, 3),
+    "bool": np.array([True, False]),
+    "float32": np.array([0.1, -0.0], dtype=np.float32),
+    "scalar": np.array(2.5),
+    "empty": np.zeros((0, 4)),
+}
+
+
+@pytest.mark.parametrize("array", RETURNED_ARRAYS.values(), ids=RETURNED_ARRAYS.keys())
+def test_an_array_output_is_written_the_same_however_it_is_asked_for_or_stored(array: np.ndarray) -> None:
+    signature = array_signature()
+    plain = encode_response(signature, "model", array, request_id="r-1")
+    assert plain == encode_response(signature, "model", array, outputs=["output0"], request_id="r-1")
+    big_endian = array.astype(array.dtype.newbyteorder(">"))
+    assert plain == encode_response(signature, "model", big_endian, request_id="r-1")
+
+
 @BOTH_ENCODINGS
 def test_an_optional_input_or_output_left_as_none_is_not_sent_and_comes_back_none(binary: bool) -> None:
     def tagger(payload: np.ndarray, note: Optional[str] = None) -> Tuple[np.ndarray, Optional[str]]:
