@@ -17,6 +17,7 @@ change how MLServer decodes or encodes (content types, `predict_fn`, adaptive ba
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Container, Mapping
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 from mlserver import MLModel
-from mlserver.codecs.numpy import NumpyCodec, _DatatypeToNumpy, _encode_data, to_datatype
+from mlserver.codecs.numpy import NumpyCodec, _DatatypeToNumpy, to_datatype
 from mlserver.codecs.utils import inject_batch_dimension
 from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest
@@ -188,16 +189,22 @@ def _is_one_of(value: Any, names: Container[str]) -> bool:
 
 
 def _output(name: str, result: np.ndarray[Any, Any]) -> dict[str, Any]:
-    """One output as NumPy's codec encodes it, by its own functions (a 1-d result gains a trailing dimension, NaN is
-    written as null), without building its pydantic models."""
-    datatype = to_datatype(result.dtype)
+    """One numeric output as NumPy's codec encodes it (a 1-d result gains a trailing dimension), without building its
+    pydantic models. Its data is the flat list of values the codec makes of a numeric array; the codec's NaN -> None
+    changes nothing here, as orjson writes NaN as null too."""
     return {
         "name": name,
         "shape": inject_batch_dimension(list(result.shape)),
-        "datatype": datatype.value,
+        "datatype": _datatype(result.dtype),
         "parameters": {"content_type": NumpyCodec.ContentType},
-        "data": _encode_data(result, datatype),
+        "data": result.ravel().tolist(),
     }
+
+
+@functools.cache
+def _datatype(dtype: np.dtype[Any]) -> str:
+    """NumPy's codec's V2 datatype for a dtype (its lookup costs 8 us: it names the dtype every time)."""
+    return str(to_datatype(dtype).value)
 
 
 def _has_predict_proba(estimator: Any) -> bool:
