@@ -60,6 +60,7 @@ class TempoMLServerModel(ChannelServing):
         self._servable = servable
         # A pipeline waiting on other servers runs off the event loop, so requests overlap.
         self._blocks_on_network = remote_children > 0
+        self._is_async = servable.is_async  # worked out once: inspecting the code costs microseconds a request
         loaded: bool = await super().load()  # opens the local channel
         if (self.settings.max_batch_size or 0) <= 1:  # with adaptive batching every request goes through predict()
             direct.register_handler(self.name, self._answer_directly)
@@ -113,7 +114,7 @@ class TempoMLServerModel(ChannelServing):
         return 200, answered.body, answered.headers
 
     async def _call(self, arguments: dict[str, Any]) -> Any:
-        if self._servable.is_async:  # an async pipeline awaits its children on this loop, together where it gathers
+        if self._is_async:  # an async pipeline awaits its children on this loop, together where it gathers
             return await self._servable.call_in_process(arguments)
         if self._blocks_on_network:
             return await asyncio.to_thread(self._servable.call_in_process, arguments)
