@@ -111,7 +111,6 @@ _DESCRIBED = {
 }
 _CONTAINERS = ("str", "bytes", "object")
 _MAX_DIMS = 32  # numpy 1.x's limit, the lowest among the numpy versions tempo supports
-_FLOAT64_SIZE = 8  # float64 parses JSON numbers without overflow: they are float64 already
 _CHECKED_IN_PYTHON = 32  # a float array of at most this many values is checked for NaN and infinity in Python
 # numpy pads every element of a str or bytes array to the longest one, so a short body could ask for a huge array:
 # refuse one that would take more than this and 16 times its elements' own size.
@@ -385,9 +384,9 @@ def _output_tensors(signature: Signature, model_name: str, value: Any) -> list[t
 
 
 def _plain_array_entries(signature: Signature, value: Any) -> list[dict[str, Any]] | None:
-    """The JSON outputs of a value whose outputs are all numeric arrays in native byte order (floats: finite, and
-    few), as the general path writes them; None for any other value, which the general path encodes or words the
-    error of. Most models return such arrays, and this writes them at half the cost."""
+    """The JSON outputs of a value whose outputs are all arrays of numbers, written as the general path writes them
+    without its checks of every kind of value; None for any other value, which the general path encodes or words the
+    error of. Most models return such arrays."""
     specs = signature.outputs
     if not signature.multiple_outputs:
         value = (value,)
@@ -395,21 +394,10 @@ def _plain_array_entries(signature: Signature, value: Any) -> list[dict[str, Any
         return None
     entries = []
     for spec, item in zip(specs, value, strict=True):
-        if spec.kind is not ValueKind.ndarray or type(item) is not np.ndarray:
+        tensor = _numeric_tensor(item) if spec.kind is ValueKind.ndarray and type(item) is np.ndarray else None
+        if tensor is None:
             return None
-        dtype = item.dtype
-        datatype = _DATATYPE_OF.get((dtype.kind, dtype.itemsize))
-        if datatype is None or not dtype.isnative:
-            return None
-        data = item.ravel()
-        if dtype.kind == "f" and (
-            dtype.itemsize == 2 or data.size > _CHECKED_IN_PYTHON or not all(map(math.isfinite, data.tolist()))
-        ):
-            return None
-        parameters = {"content_type": NUMPY_CONTENT_TYPE}
-        entries.append(
-            {"name": spec.name, "datatype": datatype, "shape": list(item.shape), "parameters": parameters, "data": data}
-        )
+        entries.append(tensor.json_entry(spec.name))
     return entries
 
 
@@ -468,14 +456,11 @@ def _array_tensor(value: Any, where: _Where) -> _Tensor:
         value = np.asarray(value)
     if not isinstance(value, np.ndarray):
         raise where.error(_wrong_type("a numpy array", value) + " Convert it with np.asarray(...).")
+    numeric = _numeric_tensor(value)
+    if numeric is not None:
+        return numeric
     dtype = value.dtype
     shape = list(value.shape)
-    datatype = _DATATYPE_OF.get((dtype.kind, dtype.itemsize))
-    if datatype is not None:
-        flat = value.ravel()
-        if not flat.dtype.isnative:
-            flat = flat.astype(flat.dtype.newbyteorder("="))
-        return _Tensor(datatype, shape, {"content_type": NUMPY_CONTENT_TYPE}, numbers=flat)
     if dtype.kind == "U":
         return _text_array_tensor(shape, "str", _encodable(value.ravel().tolist(), where))
     if dtype.kind == "S":
@@ -495,6 +480,18 @@ def _array_tensor(value: Any, where: _Where) -> _Tensor:
         f"dtype {dtype} has no V2 datatype; convert it with .astype(...) to bool, an integer or float type, "
         "str or bytes."
     )
+
+
+def _numeric_tensor(value: np.ndarray[Any, Any]) -> _Tensor | None:
+    """An array of numbers as a tensor of its datatype, flat and in native byte order; None for any other dtype."""
+    dtype = value.dtype
+    datatype = _DATATYPE_OF.get((dtype.kind, dtype.itemsize))
+    if datatype is None:
+        return None
+    flat = value.ravel()
+    if not flat.dtype.isnative:
+        flat = flat.astype(flat.dtype.newbyteorder("="))
+    return _Tensor(datatype, list(value.shape), {"content_type": NUMPY_CONTENT_TYPE}, numbers=flat)
 
 
 def _text_array_tensor(shape: list[int], container: str, texts: list[str]) -> _Tensor:
@@ -626,9 +623,7 @@ def _plain_arrays(signature: Signature, items: Any) -> dict[str, Any] | None:
         if (
             item.get("datatype") != "FP64"
             or type(data) is not list
-            or type(shape) is not list
-            or len(shape) > _MAX_DIMS
-            or not all(type(size) is int and size >= 0 for size in shape)
+            or not _is_shape(shape)
             or (parameters and not _plain_parameters(parameters))
         ):
             return None
@@ -640,6 +635,13 @@ def _plain_arrays(signature: Signature, items: Any) -> dict[str, Any] | None:
             return None
         arguments[spec.name] = values.reshape(shape)
     return arguments
+
+
+def _is_shape(shape: Any) -> bool:
+    """Whether a tensor's `shape` is a list of at most _MAX_DIMS non-negative integers."""
+    return (
+        isinstance(shape, list) and len(shape) <= _MAX_DIMS and all(type(size) is int and size >= 0 for size in shape)
+    )
 
 
 def _plain_parameters(parameters: Any) -> bool:
@@ -695,11 +697,7 @@ def _read_tensor(item: dict[str, Any], binary: memoryview, offset: int, where: _
         given = "is missing" if datatype is None else f"is {reprlib.repr(datatype)}, not a V2 datatype"
         raise where.error(f"{where.field('datatype')} {given}; use one of {', '.join(DATATYPES)}.")
     shape = item.get("shape")
-    if (
-        not isinstance(shape, list)
-        or len(shape) > _MAX_DIMS
-        or not all(type(size) is int and size >= 0 for size in shape)
-    ):
+    if not _is_shape(shape):
         raise where.error(
             f"{where.field('shape')} must be a list of at most {_MAX_DIMS} non-negative integers, got "
             f"{reprlib.repr(shape)}; "
@@ -793,12 +791,9 @@ def _numbers_from_json(wire: _Wire, dtype: np.dtype[Any]) -> np.ndarray[Any, Any
         raise wire.where.error(f"data must be a list of numbers, got {type(data).__name__}.")
     target = _NATIVE[wire.datatype]
     try:
-        if dtype.kind == "f" and dtype.itemsize == _FLOAT64_SIZE:
+        if dtype.kind == "f":
             # One pass that also reads "nan", "inf" and "-inf" as this codec writes them, and null for NaN as
-            # MLServer writes it.
-            parsed = np.array(data, dtype=target)
-        elif dtype.kind == "f":
-            # As above; values beyond FP16/FP32's range become ±inf, as numpy casts them (errstate costs 3 us).
+            # MLServer writes it; values beyond FP16/FP32's range become ±inf, as numpy casts them.
             with np.errstate(over="ignore"):
                 parsed = np.array(data, dtype=target)
         else:
